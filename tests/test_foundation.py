@@ -1,0 +1,92 @@
+"""The shared plumbing: atomic JSON writes, the DATA switch, notebook parameters, the CLI entry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from utils.datamode import choose_data
+from utils.errors import InputError
+from utils.io import atomic_path, write_json
+from utils.labs import declared_parameters, run_notebook, smoke_parameters
+from utils.paths import REPO_ROOT
+
+
+def test_write_json_converts_numpy_and_nonfinite(tmp_path: Path) -> None:
+    path = write_json({"a": np.int64(3), "b": np.array([0.5, np.nan]), "c": float("inf")},
+                      tmp_path / "sub" / "r.json")
+    assert json.loads(path.read_text()) == {"a": 3, "b": [0.5, None], "c": None}
+
+
+def test_atomic_path_keeps_old_file_when_block_fails(tmp_path: Path) -> None:
+    target = tmp_path / "x.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_choose_data_modes(tmp_path: Path) -> None:
+    real = tmp_path / "real.csv"
+    made: list[Path] = []
+
+    def make() -> Path:
+        made.append(tmp_path / "synthetic.csv")
+        return made[-1]
+
+    assert choose_data("auto", real, make).synthetic
+    with pytest.raises(InputError, match="does not exist"):
+        choose_data("real", real, make)
+    real.write_text("x")
+    auto = choose_data("auto", real, make)
+    assert (auto.path, auto.synthetic) == (real, False)
+    assert choose_data("synthetic", real, make).synthetic
+    assert len(made) == 2  # generated only when used
+    with pytest.raises(InputError, match="DATA must be one of"):
+        choose_data("fake", real, make)
+
+
+def _notebook(tmp_path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('SIZE = 1000\nDATA = "auto"\nOUTPUT_DIR = "out"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import json, pathlib\n"
+        "pathlib.Path(OUTPUT_DIR).mkdir(parents=True, exist_ok=True)\n"
+        "pathlib.Path(OUTPUT_DIR, 'r.json').write_text(json.dumps({'size': SIZE, 'data': DATA}))"
+    )]
+    nb.metadata["actionlab"] = {"test_parameters": {"SIZE": 3}}
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_notebook_parameters_are_read_from_the_tagged_cell(tmp_path: Path) -> None:
+    path = _notebook(tmp_path)
+    assert declared_parameters(path) == {"SIZE": 1000, "DATA": "auto", "OUTPUT_DIR": "out"}
+    assert smoke_parameters(path) == {"SIZE": 3}
+
+
+@pytest.mark.notebook
+def test_run_notebook_injects_only_declared_parameters(tmp_path: Path) -> None:
+    path = _notebook(tmp_path)
+    out = tmp_path / "results"
+    run_notebook(path, tmp_path / "executed.ipynb",
+                 {"SIZE": 3, "OUTPUT_DIR": str(out), "UNKNOWN": 1})
+    assert json.loads((out / "r.json").read_text()) == {"size": 3, "data": "auto"}
+
+
+def test_cli_help_and_version() -> None:
+    for args in (["--help"], ["--version"]):
+        done = subprocess.run([sys.executable, "-m", "utils", *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "actionlab" in done.stdout

@@ -1,0 +1,1 @@
+"""Datasets: the Kinetics-400 sample and DCSASS, grouped splits, downloads, synthetic stand-ins."""

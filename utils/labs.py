@@ -1,0 +1,98 @@
+"""Find and execute the lab notebooks (papermill conventions).
+
+Every lab notebook has a first code cell tagged ``parameters``. Its test-size values live in the
+notebook's own metadata (``metadata.actionlab.test_parameters``), so the test suite and
+``actionlab labs run --smoke`` execute notebooks added later without any edit here.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from utils.paths import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class LabRun:
+    notebook: Path
+    output: Path
+    seconds: float
+
+
+def discover(root: Path = REPO_ROOT) -> list[Path]:
+    """Every lab notebook, in course order (lab folder, then file name)."""
+    return sorted(p for p in root.glob("lab*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """The names and default values assigned in the cell tagged ``parameters``."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            values: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    try:
+                        values[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        values[node.targets[0].id] = None
+            return values
+    raise ValueError(f"{notebook} has no code cell tagged 'parameters'")
+
+
+def smoke_parameters(notebook: Path) -> dict[str, Any]:
+    """Small sizes for a quick run, as stored by the notebook's author in its metadata."""
+    nb = nbformat.read(notebook, as_version=4)
+    return dict(nb.metadata.get("actionlab", {}).get("test_parameters", {}))
+
+
+def run_notebook(
+    notebook: Path, output: Path, parameters: dict[str, Any] | None = None, timeout: int = 1800
+) -> LabRun:
+    """Execute ``notebook`` into ``output``; only parameters the notebook declares are passed.
+
+    The kernel runs in the notebook's folder with the repository on ``PYTHONPATH`` so ``utils``
+    imports from this checkout even when another copy is installed.
+    """
+    import papermill
+
+    declared = declared_parameters(notebook)
+    params = {k: v for k, v in (parameters or {}).items() if k in declared}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    root = str(REPO_ROOT)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = root if not old else f"{root}{os.pathsep}{old}"
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=params, cwd=str(notebook.parent),
+            kernel_name="python3", language="python", progress_bar=False, execution_timeout=timeout,
+        )
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+    return LabRun(notebook, output, time.perf_counter() - start)
+
+
+def run_all(out_dir: Path, smoke: bool = False, data: str = "auto") -> list[LabRun]:
+    """Run every lab in order; each writes its figures and JSON under ``out_dir/<lab>/<name>``."""
+    from tqdm.auto import tqdm
+
+    runs = []
+    for nb in tqdm(discover(), desc="labs", unit="notebook"):
+        lab_out = out_dir / nb.parent.name / nb.stem
+        params: dict[str, Any] = {"DATA": "synthetic" if smoke else data,
+                                  "OUTPUT_DIR": str(lab_out)}
+        if smoke:
+            params |= smoke_parameters(nb)
+        runs.append(run_notebook(nb, lab_out / nb.name, params))
+    return runs

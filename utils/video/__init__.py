@@ -1,0 +1,1 @@
+"""Video input: decoding only the frames a sampler asks for, sampling, transforms, model presets."""
