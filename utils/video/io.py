@@ -1,0 +1,245 @@
+"""Probe, decode and write video files with PyAV.
+
+Decoding reads only the frames a sampler asks for: frames are decoded in presentation order and
+only the ones that are shown at a requested time are converted to RGB (and resized in the same
+swscale pass). Times are seconds from the first frame, so unusual and variable frame rates work:
+the frame shown at time ``t`` is the last frame whose timestamp is ``<= t``.
+
+Padding policy: a time before the first frame returns the first frame; a time at or after the last
+frame (for example a clip shorter than the window a sampler asked for) returns the last frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from utils.errors import InputError
+from utils.io import atomic_path
+
+# Seek to the keyframe before the first wanted time only when it is this far into the stream;
+# closer than that, decoding from the start and skipping is as fast and needs no seek.
+SEEK_THRESHOLD_S = 2.0
+# A frame whose timestamp is within this many seconds after a requested time counts as shown at
+# it, so float noise in ``k / fps`` never picks the frame before.
+TIME_TOLERANCE_S = 1e-6
+
+
+class VideoDecodeError(InputError):
+    """A video file that cannot be decoded (empty, truncated, corrupt or without video)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"cannot decode video {self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a sampler needs to know about a clip (duration in seconds)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    num_frames: int
+    duration: float
+
+
+@contextmanager
+def _open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+    """Open ``path`` and yield (container, first video stream); every failure names the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoDecodeError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(path, "empty file (0 bytes)")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise VideoDecodeError(path, str(exc)) from exc
+    try:
+        if not container.streams.video:
+            raise VideoDecodeError(path, "no video stream")
+        yield container, container.streams.video[0]
+    except av.FFmpegError as exc:
+        raise VideoDecodeError(path, str(exc)) from exc
+    finally:
+        container.close()
+
+
+def _stream_fps(stream: av.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 0.0
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Size, frame rate, frame count and duration of the first video stream.
+
+    Uses the container's metadata when it has a frame count and duration (mp4, mov); otherwise
+    (webm, mkv, raw streams) it demuxes the packets, which reads timestamps without decoding.
+    """
+    with _open_video(path) as (container, stream):
+        ctx = stream.codec_context
+        width, height = ctx.width, ctx.height
+        fps = _stream_fps(stream)
+        num_frames = stream.frames
+        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        if num_frames <= 0 or duration <= 0:
+            pts = [p.pts for p in container.demux(stream) if p.pts is not None and p.size]
+            if not pts:
+                raise VideoDecodeError(path, "no video frames")
+            num_frames = len(pts)
+            step = 1.0 / fps if fps else 0.0
+            duration = float((max(pts) - min(pts)) * stream.time_base) + step
+    if num_frames <= 0 or width <= 0 or height <= 0:
+        raise VideoDecodeError(path, "no video frames")
+    if fps <= 0:
+        fps = num_frames / duration
+    return VideoInfo(Path(path), width, height, fps, num_frames, duration)
+
+
+def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """(width, height) with the short side set to ``short_side`` (long side floored, as in
+    torchvision's ``Resize(int)`` and pytorchvideo's ``ShortSideScale``)."""
+    if width <= height:
+        return short_side, int(short_side * height / width)
+    return int(short_side * width / height), short_side
+
+
+def _to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None) -> np.ndarray:
+    width, height = size if size else (frame.width, frame.height)
+    return frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+
+
+def _pick(
+    container: av.container.InputContainer,
+    stream: av.VideoStream,
+    wanted: np.ndarray,
+    out_size: tuple[int, int] | None,
+    seek: bool,
+) -> list[np.ndarray] | None:
+    """RGB frames shown at the sorted ``wanted`` times, or None when a seek overshot them."""
+    start = stream.start_time or 0
+    base = stream.time_base
+    if seek:
+        container.seek(start + int(wanted[0] / base), stream=stream, backward=True)
+    picked: list[np.ndarray] = []
+    previous: av.VideoFrame | None = None
+    for frame in container.decode(stream):
+        t = float((frame.pts - start) * base) if frame.pts is not None else math.inf
+        t -= TIME_TOLERANCE_S
+        if seek and previous is None and t > wanted[0]:
+            return None
+        if previous is not None and t > wanted[len(picked)]:
+            rgb = _to_rgb(previous, out_size)
+            while len(picked) < len(wanted) and t > wanted[len(picked)]:
+                picked.append(rgb)
+            if len(picked) == len(wanted):
+                return picked
+        previous = frame
+    if previous is None:
+        return None if seek else []
+    rgb = _to_rgb(previous, out_size)
+    return picked + [rgb] * (len(wanted) - len(picked))
+
+
+def read_frames(
+    path: str | Path,
+    times: Sequence[float],
+    *,
+    short_side: int | None = None,
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """The frames shown at ``times`` (seconds from the first frame) as (T, H, W, 3) RGB uint8.
+
+    ``short_side`` resizes keeping the aspect ratio, ``size`` = (height, width) resizes to an exact
+    size; either is done during the RGB conversion, so large frames are never materialised.
+    Grayscale and alpha sources come back as 3-channel RGB. See the module docstring for the
+    padding policy at both ends.
+    """
+    if short_side is not None and size is not None:
+        raise InputError("read_frames: give short_side or size, not both")
+    wanted = np.asarray(times, dtype=np.float64).reshape(-1)
+    if wanted.size == 0 or not np.all(np.isfinite(wanted)):
+        raise InputError(f"read_frames: times must be a non-empty list of finite seconds ({path})")
+    order = np.argsort(wanted, kind="stable")
+    with _open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        ctx = stream.codec_context
+        out_size = None
+        if short_side is not None:
+            out_size = resized_size(ctx.width, ctx.height, short_side)
+        elif size is not None:
+            out_size = (size[1], size[0])
+        picked = None
+        if wanted[order[0]] >= SEEK_THRESHOLD_S:
+            picked = _pick(container, stream, wanted[order], out_size, seek=True)
+            if picked is None:  # the index sent us past the wanted time: start over
+                container.seek(0, stream=stream, backward=True)
+        if picked is None:
+            picked = _pick(container, stream, wanted[order], out_size, seek=False)
+    if not picked:
+        raise VideoDecodeError(path, "no decodable video frames")
+    frames = np.empty((wanted.size, *picked[0].shape), dtype=np.uint8)
+    frames[order] = np.stack(picked)
+    return frames
+
+
+def write_video(
+    path: str | Path,
+    frames: np.ndarray,
+    fps: float,
+    *,
+    times: Sequence[float] | None = None,
+    crf: int = 18,
+) -> Path:
+    """Write (T, H, W, 3) RGB uint8 frames as an H.264 (yuv420p) .mp4, atomically.
+
+    ``times`` (seconds, increasing) gives each frame its own timestamp, for variable frame rate
+    files; ``fps`` is then only the nominal rate. Height and width must be even (yuv420p). One
+    encoder thread and bit-exact muxing make the bytes identical for identical input.
+    """
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or not len(frames):
+        raise InputError(
+            f"write_video {path}: need (T, H, W, 3) uint8 frames, got {frames.shape} {frames.dtype}"
+        )
+    height, width = frames.shape[1:3]
+    if height % 2 or width % 2:
+        raise InputError(f"write_video {path}: height and width must be even, got {height}x{width}")
+    if not fps > 0:
+        raise InputError(f"write_video {path}: fps must be > 0, got {fps}")
+    rate = Fraction(fps).limit_denominator(100_000)
+    if times is None:
+        time_base = 1 / rate
+        pts = list(range(len(frames)))
+    else:
+        time_base = Fraction(1, 90_000)
+        pts = [round(t / time_base) for t in times]
+        if len(pts) != len(frames) or any(b <= a for a, b in itertools.pairwise(pts)):
+            raise InputError(f"write_video {path}: need one strictly increasing time per frame")
+    with (
+        atomic_path(path) as tmp,
+        av.open(str(tmp), mode="w", format="mp4", options={"fflags": "+bitexact"}) as out,
+    ):
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        stream.codec_context.thread_count = 1
+        stream.options = {"crf": str(crf), "preset": "medium", "flags": "+bitexact"}
+        for image, p in zip(frames, pts, strict=True):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = p, time_base
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
