@@ -1,0 +1,155 @@
+"""Q2 uniformity: per-camera table, heterogeneity tests and the generated conclusion."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from utils.alerts.uniformity import (
+    _camera_aucs,
+    _codes,
+    _delong_variance,
+    camera_table,
+    conclusion,
+    heterogeneity,
+    plot_forest,
+    plot_fp_at_recall,
+    plot_rate_vs_auc,
+)
+from utils.errors import InputError
+from utils.metrics import roc_auc
+
+
+def _camera(store: str, y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"store": store, "camera": "1", "probability": p, "is_theft": y})
+
+
+def _mixed_frame(seed: int = 0) -> pd.DataFrame:
+    """A: perfect (AUC 1); B: nearly inverted (AUC ~0.02); C: random; D: 3 thefts; E: no theft."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(30, bool), np.zeros(300, bool)]
+    frames = [
+        _camera("A", y, np.r_[rng.uniform(0.6, 1, 30), rng.uniform(-0.2, 0.5, 300)]),
+        _camera("B", y, np.r_[rng.uniform(-0.2, 0.5, 30), rng.uniform(0.3, 1, 300)]),
+        _camera("C", y, rng.uniform(-0.2, 1, 330)),
+        _camera("D", np.r_[np.ones(3, bool), np.zeros(100, bool)], rng.uniform(0, 1, 103)),
+        _camera("E", np.zeros(50, bool), rng.uniform(-0.1, 1, 50)),
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _same_distribution(seed: int = 0, n_cams: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 400 * n_cams
+    y = rng.random(n) < 0.08
+    return pd.DataFrame({"store": [f"S{i % n_cams}" for i in range(n)], "camera": "2",
+                         "probability": rng.normal(size=n) + y, "is_theft": y})
+
+
+def test_camera_aucs_match_roc_auc_per_camera() -> None:
+    rng = np.random.default_rng(1)
+    n = 3000
+    y = rng.random(n) < 0.1
+    s = np.round(rng.normal(size=n) + y, 1)  # heavy ties
+    frame = pd.DataFrame({"store": rng.choice(list("PQRST"), n), "camera": "1"})
+    codes, names = _codes(frame)
+    order = np.argsort(s, kind="stable")
+    tie_id = np.cumsum(np.r_[False, np.diff(s[order]) != 0])
+    fast = _camera_aucs(codes, y, order, tie_id, len(names))
+    np.testing.assert_allclose(fast, [roc_auc(y[codes == c], s[codes == c]) for c in range(5)])
+
+
+def test_delong_variance_by_hand() -> None:
+    # Placements: positives (1, 1/2, 1/3), negatives (1/3, 1/2, 1): each set has sample variance
+    # 0.120370..., so Var = 0.12037/3 + 0.12037/3.
+    y = np.array([1, 0, 1, 0, 1, 0], bool)
+    s = np.array([0.9, 0.8, 0.7, 0.7, 0.3, 0.1])
+    var_set = np.var([1, 0.5, 1 / 3], ddof=1)
+    assert _delong_variance(y, s) == pytest.approx(2 * var_set / 3)
+
+
+def test_heterogeneity_detected_when_cameras_differ() -> None:
+    het = heterogeneity(_mixed_frame(), n_perm=200, seed=0, progress=False)
+    assert het.n_cameras == 4  # E has no theft
+    assert het.permutation_p == pytest.approx(1 / 201)  # no permutation reaches the observed
+    assert het.cochran_p < 1e-6
+    assert het.cochran_excluded == ["A / 1"]  # AUC 1: zero DeLong variance
+    assert het.i2 > 0.9
+
+
+def test_no_heterogeneity_when_cameras_share_a_distribution() -> None:
+    het = heterogeneity(_same_distribution(), n_perm=200, seed=0, progress=False)
+    assert het.permutation_p > 0.1
+    assert het.cochran_p > 0.1
+    assert het.rate_p > 0.05
+
+
+def test_theft_rate_chi_square_by_hand() -> None:
+    # 10/100 vs 30/100 thefts: expected 20 and 80 per camera, chi2 = 5 + 1.25 + 5 + 1.25.
+    frame = pd.concat([_camera("A", np.arange(100) < 10, np.linspace(0, 1, 100)),
+                       _camera("B", np.arange(100) < 30, np.linspace(0, 1, 100))])
+    het = heterogeneity(frame, n_perm=10, progress=False)
+    assert het.rate_chi2 == pytest.approx(12.5)
+    assert het.rate_p == pytest.approx(stats.chi2.sf(12.5, 1))
+
+
+def test_camera_table_numbers_and_flags() -> None:
+    frame = _mixed_frame()
+    table = camera_table(frame, n_boot=100, seed=0, progress=False)
+    t = table.set_index("store")
+    assert list(t.index) == ["A", "B", "C", "D", "E"]
+    assert t.loc["A", "auc"] == 1.0 and t.loc["A", "auc_low"] == 1.0
+    b_rows = frame[frame.store == "B"]
+    assert t.loc["B", "auc"] == pytest.approx(roc_auc_score(b_rows.is_theft, b_rows.probability))
+    assert t.loc["B", "auc"] < 0.1
+    assert t.loc["A", "ap"] == 1.0
+    assert t.loc["A", "n_thefts"] == 30 and t.loc["A", "theft_rate"] == pytest.approx(30 / 330)
+    assert bool(t.loc["D", "few_thefts"]) and not t.loc["C", "few_thefts"]
+    assert bool(t.loc["E", "no_theft"]) and np.isnan(t.loc["E", "auc"])
+    assert np.isnan(t.loc["E", "fp_at_recall_80"])
+    # A is perfectly separated, so full recall costs no false positive.
+    assert t.loc["A", "fp_at_recall_90"] == 0
+    # B's alerted thefts lie in [0, 0.5], its normals in [0.3, 1]: 80 % recall keeps them all.
+    assert t.loc["B", "fp_at_recall_80"] == t.loc["B", "fp_before"]
+    rated = table.dropna(subset=["auc"])
+    assert (rated.auc_low <= rated.auc).all() and (rated.auc <= rated.auc_high).all()
+
+
+def test_conclusion_is_written_from_the_numbers() -> None:
+    frame = _mixed_frame()
+    table = camera_table(frame, n_boot=100, seed=0, progress=False)
+    het = heterogeneity(frame, n_perm=100, seed=0, progress=False)
+    text = conclusion(table, het, min_thefts=10)
+    b = table.set_index("store").loc["B"]
+    assert f"{b.auc:.2f} [{b.auc_low:.2f}, {b.auc_high:.2f}] on store B / camera 1" in text
+    assert "1.00 [1.00, 1.00] on store A / camera 1 (30 thefts)" in text
+    assert f"permutation test p = {het.permutation_p:.3g}" in text
+    assert "**not uniform**" in text
+    assert "1 camera(s) have fewer than 10 thefts (store D / camera 1)" in text
+    assert "1 camera(s) have no theft at all (store E / camera 1)" in text
+
+    same = _same_distribution()
+    quiet = conclusion(camera_table(same, n_boot=50, progress=False),
+                       heterogeneity(same, n_perm=100, progress=False))
+    assert "no evidence at the 0.05 level" in quiet and "not uniform" not in quiet
+
+
+def test_plots_and_bad_input() -> None:
+    table = camera_table(_mixed_frame(), n_boot=20, progress=False)
+    fig = plot_forest(table, "auc")
+    assert len(fig.axes[0].get_yticklabels()) == 4  # E (no theft) is named in the title instead
+    assert "1 camera(s) without theft" in fig.axes[0].get_title()
+    plot_forest(table, "ap")
+    plot_rate_vs_auc(table)
+    plot_fp_at_recall(table, 0.8)
+    with pytest.raises(InputError, match="metric"):
+        plot_forest(table, "f1")
+    with pytest.raises(InputError, match="lacks column"):
+        camera_table(pd.DataFrame({"store": ["a"]}))

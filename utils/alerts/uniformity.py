@@ -1,0 +1,396 @@
+"""Q2: does the model behave the same on every camera?
+
+Per camera (a camera is the pair store, camera) we measure how well the score ranks thefts above
+normal rows (ROC-AUC, average precision, with bootstrap CIs), what a recall target costs in false
+positives (from the per-camera curve of :mod:`utils.alerts.curves`), and how often thefts occur.
+Ranking metrics use **every kept row of the camera**, including rows with probability < 0 (which
+are not alerts at the default threshold 0): they describe the score, not the current alerts. The
+#FP costs use the curve, i.e. the alerts (probability >= 0), and recall relative to the thefts
+alerted at threshold 0.
+
+Two heterogeneity tests answer "is the spread of per-camera AUCs more than chance?":
+a permutation test (camera labels shuffled *within each class*, so every camera keeps its numbers
+of thefts and normals; statistic = size-weighted variance of the per-camera AUCs), and Cochran's Q
+with I² on DeLong variances. A chi-square test asks the same of theft rates. The written
+conclusion is generated from these numbers by :func:`conclusion`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from utils.errors import InputError
+from utils.metrics import bootstrap_ci
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from utils.alerts.curves import CameraCurve
+
+RECALL_TARGETS: tuple[float, ...] = (0.5, 0.8, 0.9)
+REQUIRED = ("store", "camera", "probability", "is_theft")
+
+
+def _check(clean: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED if c not in clean.columns]
+    if missing:
+        raise InputError(f"the alerts frame lacks column(s) {missing}; pass the clean frame of "
+                         "utils.alerts.validate.load_alerts")
+    if clean.empty:
+        raise InputError("the alerts frame is empty: no camera to analyse")
+
+
+def recall_column(recall: float) -> str:
+    """Name of the table column holding the #FP paid for ``recall`` (e.g. ``fp_at_recall_80``)."""
+    return f"fp_at_recall_{round(recall * 100):d}"
+
+
+def fp_at_recall(curve: CameraCurve, recall: float) -> float:
+    """Fewest false positives left while keeping at least ``recall`` of the camera's alerted
+    thefts (NaN when the camera has no alerted theft: any recall is undefined there)."""
+    if curve.tp_before == 0:
+        return float("nan")
+    keep = curve.recall() >= recall - 1e-12
+    return float(np.min(curve.fp_remaining()[keep]))
+
+
+def camera_table(clean: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, min_thefts: int = 10,
+                 level: float = 0.95, recalls: Sequence[float] = RECALL_TARGETS,
+                 progress: bool = True) -> pd.DataFrame:
+    """One row per camera, sorted by (store, camera): volume, thefts, theft rate, ROC-AUC and AP
+    with percentile bootstrap CIs (stratified, ``n_boot`` resamples, seed ``seed + i`` for the
+    i-th camera), #FP paid for each recall in ``recalls``, and flags: ``no_theft`` (AUC
+    undefined) and ``few_thefts`` (fewer than ``min_thefts``: wide CIs, weak conclusions)."""
+    from tqdm.auto import tqdm
+
+    from utils.alerts.curves import camera_curves
+
+    _check(clean)
+    curves = {c.key: c for c in camera_curves(clean)}
+    groups = clean.groupby(["store", "camera"], sort=True, observed=True)
+    rows = []
+    for i, ((store, camera), g) in enumerate(
+            tqdm(groups, total=groups.ngroups, desc="cameras", unit="camera",
+                 disable=not progress)):
+        y = g["is_theft"].to_numpy(bool)
+        p = g["probability"].to_numpy(float)
+        n_thefts = int(y.sum())
+        curve = curves[str(store), str(camera)]
+        row: dict[str, Any] = {
+            "store": str(store), "camera": str(camera), "n_rows": len(g),
+            "n_alerts": curve.n_alerts, "n_thefts": n_thefts, "tp_before": curve.tp_before,
+            "fp_before": curve.fp_before, "theft_rate": n_thefts / len(g),
+        }
+        for name, metric in (("auc", "roc_auc"), ("ap", "average_precision")):
+            if 0 < n_thefts < len(g):
+                ci = bootstrap_ci(y, p, metric, n_boot=n_boot, level=level, seed=seed + i)
+                row |= {name: ci.estimate, f"{name}_low": ci.low, f"{name}_high": ci.high}
+            else:
+                row |= {name: np.nan, f"{name}_low": np.nan, f"{name}_high": np.nan}
+        for r in recalls:
+            row[recall_column(r)] = fp_at_recall(curve, r)
+        row["no_theft"] = n_thefts == 0
+        row["few_thefts"] = 0 < n_thefts < min_thefts
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- heterogeneity
+
+
+@dataclass
+class Heterogeneity:
+    """Tests of "same behaviour on every camera" (cameras with both classes for the AUC tests)."""
+
+    n_cameras: int                 # cameras with both classes, in the AUC tests
+    auc_spread: float              # size-weighted variance of their AUCs (observed)
+    permutation_p: float
+    n_perm: int
+    cochran_q: float
+    cochran_df: int
+    cochran_p: float
+    i2: float                      # share of the AUC variance beyond chance, 0..1
+    cochran_excluded: list[str] = field(default_factory=list)  # zero or undefined variance
+    rate_chi2: float = float("nan")
+    rate_df: int = 0
+    rate_p: float = float("nan")
+    rate_small_expected: float = float("nan")  # share of expected counts < 5 (chi-square caveat)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _codes(clean: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    keys = clean["store"].astype(str) + " / " + clean["camera"].astype(str)
+    codes, names = pd.factorize(keys, sort=True)
+    return codes.astype(np.int16 if len(names) < 2**15 else np.int32), list(names)
+
+
+def _camera_aucs(codes: np.ndarray, y: np.ndarray, order: np.ndarray, tie_id: np.ndarray,
+                 n_cams: int) -> np.ndarray:
+    """Per-camera ROC-AUC for every camera code at once, from one global ascending score order.
+
+    A stable sort by camera keeps each camera's rows in score order; average ranks within each
+    (camera, tied score) run give the Mann-Whitney U of every camera.
+    """
+    by_cam = np.argsort(codes[order], kind="stable")
+    rows = order[by_cam]
+    cam, tie, yy = codes[rows], tie_id[by_cam], y[rows]
+    n = rows.size
+    cam_start = np.flatnonzero(np.r_[True, cam[1:] != cam[:-1]])
+    run_start = np.flatnonzero(np.r_[True, (cam[1:] != cam[:-1]) | (tie[1:] != tie[:-1])])
+    run_end = np.r_[run_start[1:], n]
+    offset = np.repeat(cam_start, np.diff(np.r_[cam_start, n]))
+    run_rank = (run_start + run_end + 1) / 2.0  # mean of 1-based positions in the run
+    rank = np.repeat(run_rank, run_end - run_start) - offset
+    n_pos = np.bincount(cam, weights=yy, minlength=n_cams)
+    n_all = np.bincount(cam, minlength=n_cams)
+    rank_sum = np.bincount(cam, weights=rank * yy, minlength=n_cams)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * (n_all - n_pos))
+
+
+def _spread(auc: np.ndarray, weight: np.ndarray) -> float:
+    mean = np.sum(weight * auc) / np.sum(weight)
+    return float(np.sum(weight * (auc - mean) ** 2) / np.sum(weight))
+
+
+def _delong_variance(y: np.ndarray, s: np.ndarray) -> float:
+    """DeLong variance of one camera's AUC (needs >= 2 samples of each class)."""
+    pos, neg = np.sort(s[y]), np.sort(s[~y])
+    # Placement of each positive among negatives (ties 1/2), and of each negative among positives.
+    v10 = (np.searchsorted(neg, pos, "left") + np.searchsorted(neg, pos, "right")) / (2 * neg.size)
+    v01 = 1 - (np.searchsorted(pos, neg, "left") + np.searchsorted(pos, neg, "right")) / (
+        2 * pos.size)
+    return float(np.var(v10, ddof=1) / pos.size + np.var(v01, ddof=1) / neg.size)
+
+
+def heterogeneity(clean: pd.DataFrame, *, n_perm: int = 1000, seed: int = 0,
+                  progress: bool = True) -> Heterogeneity:
+    """Permutation test and Cochran's Q on per-camera AUCs; chi-square test on theft rates.
+
+    Only cameras holding both classes enter the AUC tests (the others have no AUC); Cochran's Q
+    also leaves out cameras whose DeLong variance is zero or undefined (fewer than two samples of
+    a class, or perfect separation), and names them. The permutation p-value is
+    (1 + #{permuted spread >= observed}) / (1 + n_perm).
+    """
+    from scipy import stats
+    from tqdm.auto import tqdm
+
+    _check(clean)
+    if n_perm < 1:
+        raise InputError(f"n_perm must be >= 1, got {n_perm}")
+    y_all = clean["is_theft"].to_numpy(bool)
+    codes_all, names_all = _codes(clean)
+    n_pos_all = np.bincount(codes_all, weights=y_all, minlength=len(names_all))
+    n_all = np.bincount(codes_all, minlength=len(names_all))
+    result = Heterogeneity(0, np.nan, np.nan, n_perm, np.nan, 0, np.nan, np.nan)
+
+    contingency = np.column_stack([n_pos_all, n_all - n_pos_all])
+    if len(names_all) > 1 and n_pos_all.sum() > 0 and (n_all - n_pos_all).sum() > 0:
+        chi2, p, dof, expected = stats.chi2_contingency(contingency, correction=False)
+        result.rate_chi2, result.rate_p, result.rate_df = float(chi2), float(p), int(dof)
+        result.rate_small_expected = float(np.mean(expected < 5))
+
+    both = (n_pos_all > 0) & (n_pos_all < n_all)
+    keep = both[codes_all]
+    if both.sum() < 2:
+        return result
+    sub = clean.loc[keep]
+    y = y_all[keep]
+    s = sub["probability"].to_numpy(float)
+    codes, names = _codes(sub)
+    n_cams = len(names)
+    order = np.argsort(s, kind="stable")
+    s_sorted = s[order]
+    tie_id = np.cumsum(np.r_[False, s_sorted[1:] != s_sorted[:-1]])
+    auc = _camera_aucs(codes, y, order, tie_id, n_cams)
+    n_pos = np.bincount(codes, weights=y, minlength=n_cams)
+    n_neg = np.bincount(codes, minlength=n_cams) - n_pos
+    weight = n_pos * n_neg / (n_pos + n_neg)  # effective size: AUC variance scales as 1/weight
+    observed = _spread(auc, weight)
+
+    rng = np.random.default_rng(seed)
+    pos_idx, neg_idx = np.flatnonzero(y), np.flatnonzero(~y)
+    shuffled = codes.copy()
+    exceed = 0
+    for _ in tqdm(range(n_perm), desc="permutations", disable=not progress):
+        shuffled[pos_idx] = rng.permutation(codes[pos_idx])
+        shuffled[neg_idx] = rng.permutation(codes[neg_idx])
+        exceed += _spread(_camera_aucs(shuffled, y, order, tie_id, n_cams), weight) >= observed
+    result.n_cameras = n_cams
+    result.auc_spread = observed
+    result.permutation_p = (1 + exceed) / (1 + n_perm)
+
+    variance = np.full(n_cams, np.nan)
+    for c in np.flatnonzero((n_pos >= 2) & (n_neg >= 2)):
+        variance[c] = _delong_variance(y[codes == c], s[codes == c])
+    valid = np.isfinite(variance) & (variance > 0)
+    result.cochran_excluded = [names[c] for c in np.flatnonzero(~valid)]
+    if valid.sum() >= 2:
+        w = 1 / variance[valid]
+        pooled = np.sum(w * auc[valid]) / np.sum(w)
+        q = float(np.sum(w * (auc[valid] - pooled) ** 2))
+        df = int(valid.sum() - 1)
+        result.cochran_q, result.cochran_df = q, df
+        result.cochran_p = float(stats.chi2.sf(q, df))
+        result.i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
+    return result
+
+
+# --------------------------------------------------------------------------- conclusion
+
+
+def _name(row: pd.Series) -> str:
+    return f"store {row['store']} / camera {row['camera']}"
+
+
+def _auc_text(row: pd.Series) -> str:
+    return (f"{row['auc']:.2f} [{row['auc_low']:.2f}, {row['auc_high']:.2f}] on {_name(row)} "
+            f"({row['n_thefts']} thefts)")
+
+
+def _names(frame: pd.DataFrame, limit: int = 8) -> str:
+    names = [_name(r) for _, r in frame.iterrows()]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def conclusion(table: pd.DataFrame, het: Heterogeneity, *, alpha: float = 0.05,
+               min_thefts: int = 10, recall: float = 0.8) -> str:
+    """The Q2 answer in markdown, written from ``table`` (:func:`camera_table`) and ``het``."""
+    n_cams = len(table)
+    rated = table[table["auc"].notna()].sort_values("auc")
+    lines = [f"**Cameras analysed:** {n_cams} ({len(rated)} with both thefts and normal rows; "
+             "ranking metrics over all kept rows, including those with probability < 0)."]
+    if len(rated) < 2:
+        lines.append("Fewer than two cameras have an AUC, so uniformity cannot be assessed.")
+    else:
+        lo, hi = rated.iloc[0], rated.iloc[-1]
+        lines.append(f"**ROC-AUC** ranges from {_auc_text(lo)} to {_auc_text(hi)}; "
+                     f"{int((rated['auc'] < 0.5).sum())} camera(s) rank thefts *below* normal "
+                     "rows (AUC < 0.5).")
+        uniform = not het.permutation_p < alpha
+        cochran = (f"Cochran's Q = {het.cochran_q:.1f} (df {het.cochran_df}), "
+                   f"p = {het.cochran_p:.2g}, I² = {100 * het.i2:.0f} %"
+                   if np.isfinite(het.cochran_q) else "Cochran's Q not computable")
+        lines.append(f"**Heterogeneity of AUC:** permutation test p = {het.permutation_p:.3g} "
+                     f"({het.n_perm} permutations, {het.n_cameras} cameras); {cochran}.")
+        if uniform:
+            lines.append(f"**Verdict:** no evidence at the {alpha:g} level that the model ranks "
+                         "thefts differently across cameras. With few thefts per camera this is "
+                         "weak evidence *for* uniformity, only an absence of evidence against it.")
+        else:
+            lines.append(f"**Verdict:** the model is **not uniform** across cameras "
+                         f"(p < {alpha:g}): the same score does not mean the same risk "
+                         "everywhere.")
+    col = recall_column(recall)
+    costs = table[table[col].notna()].sort_values(col)
+    if len(costs) >= 2:
+        cheap, dear = costs.iloc[0], costs.iloc[-1]
+        lines.append(f"**Cost of {recall:.0%} recall:** from {cheap[col]:.0f} false positives "
+                     f"on {_name(cheap)} to {dear[col]:.0f} on {_name(dear)}.")
+    rates = table["theft_rate"]
+    rate_text = (f"chi-square = {het.rate_chi2:.1f} (df {het.rate_df}), p = {het.rate_p:.2g}"
+                 if np.isfinite(het.rate_chi2) else "no test possible")
+    lines.append(f"**Theft rate** ranges from {100 * rates.min():.2f} % to "
+                 f"{100 * rates.max():.2f} % ({rate_text}).")
+    if len(rated) >= 2:
+        if het.permutation_p < alpha:
+            lines.append("**So a single global threshold** would cut thefts on the weak cameras "
+                         "while leaving avoidable false positives on the strong ones: choose "
+                         "thresholds per camera (Q3), and look at the cameras with AUC < 0.5 "
+                         "before trusting any threshold there.")
+        else:
+            lines.append("**So a single global threshold** is defensible on this evidence; "
+                         "per-camera thresholds (Q3) can still pay off when cameras differ in "
+                         "volume or in score scale.")
+    few = table[table["few_thefts"]]
+    none = table[table["no_theft"]]
+    caveats = []
+    if len(few):
+        caveats.append(f"{len(few)} camera(s) have fewer than {min_thefts} thefts ({_names(few)}): "
+                       "their CIs are wide and their AUCs weak evidence")
+    if len(none):
+        caveats.append(f"{len(none)} camera(s) have no theft at all ({_names(none)}): AUC "
+                       "undefined, left out of the AUC tests")
+    if het.cochran_excluded:
+        caveats.append(f"{len(het.cochran_excluded)} camera(s) left out of Cochran's Q "
+                       "(zero or undefined DeLong variance)")
+    if np.isfinite(het.rate_small_expected) and het.rate_small_expected > 0.2:
+        caveats.append(f"{100 * het.rate_small_expected:.0f} % of the expected counts of the "
+                       "theft-rate chi-square are below 5, so its p-value is approximate")
+    if caveats:
+        lines.append("**Caveats:** " + "; ".join(caveats) + ".")
+    return "\n\n".join(lines)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_forest(table: pd.DataFrame, metric: str = "auc") -> Figure:
+    """Per-camera ``metric`` ("auc" or "ap") with its CI, sorted; no-theft cameras listed."""
+    import matplotlib.pyplot as plt
+
+    if metric not in ("auc", "ap"):
+        raise InputError(f"metric must be 'auc' or 'ap', got {metric!r}")
+    rated = table[table[metric].notna()].sort_values(metric)
+    labels = [f"{r.store} / {r.camera} (n+={r.n_thefts})" for r in rated.itertuples()]
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.22 * max(len(rated), 1)))
+    ypos = np.arange(len(rated))
+    colours = np.where(rated["few_thefts"], "tab:orange", "tab:blue")
+    ax.hlines(ypos, rated[f"{metric}_low"], rated[f"{metric}_high"], colors=colours)
+    ax.scatter(rated[metric], ypos, c=colours, zorder=3, s=14)
+    ax.set_yticks(ypos, labels, fontsize=7)
+    if metric == "auc":
+        ax.axvline(0.5, color="grey", ls="--", lw=0.8, label="chance")
+    else:
+        ax.scatter(rated["theft_rate"], ypos, marker="|", color="grey", label="chance (theft rate)")
+    ax.set_xlim(0, 1)
+    name = {"auc": "ROC-AUC", "ap": "average precision"}[metric]
+    ax.set_xlabel(f"{name} with bootstrap CI (orange: few thefts)")
+    n_none = int(table["no_theft"].sum())
+    ax.set_title(f"Per-camera {name}" + (f" ({n_none} camera(s) without theft not shown)"
+                                         if n_none else ""), fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    return fig
+
+
+def plot_rate_vs_auc(table: pd.DataFrame) -> Figure:
+    """Theft rate against AUC, marker area proportional to the camera's number of rows."""
+    import matplotlib.pyplot as plt
+
+    rated = table[table["auc"].notna()]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    size = 400 * rated["n_rows"] / max(table["n_rows"].max(), 1)
+    ax.scatter(100 * rated["theft_rate"], rated["auc"], s=size, alpha=0.5, edgecolors="k")
+    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("theft rate (%)")
+    ax.set_ylabel("ROC-AUC")
+    ax.set_title("Theft rate vs ROC-AUC per camera (area = number of rows)", fontsize=9)
+    return fig
+
+
+def plot_fp_at_recall(table: pd.DataFrame, recall: float = 0.8) -> Figure:
+    """Bar chart of the #FP each camera pays to keep ``recall`` of its alerted thefts."""
+    import matplotlib.pyplot as plt
+
+    col = recall_column(recall)
+    if col not in table.columns:
+        raise InputError(f"the table has no column {col!r}; pass recalls=... to camera_table")
+    costs = table[table[col].notna()].sort_values(col)
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.22 * max(len(costs), 1)))
+    ax.barh([f"{r.store} / {r.camera}" for r in costs.itertuples()], costs[col], color="tab:red")
+    ax.barh([f"{r.store} / {r.camera}" for r in costs.itertuples()],
+            costs["fp_before"] - costs[col], left=costs[col], color="lightgrey",
+            label="FP removable")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel(f"false positives left at {recall:.0%} recall (red) out of the default (grey)")
+    ax.set_title(f"#FP paid for {recall:.0%} recall per camera", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    return fig
