@@ -130,14 +130,15 @@ def test_conclusion_is_written_from_the_numbers() -> None:
     b = table.set_index("store").loc["B"]
     assert f"{b.auc:.2f} [{b.auc_low:.2f}, {b.auc_high:.2f}] on store B / camera 1" in text
     assert "1.00 [1.00, 1.00] on store A / camera 1 (30 thefts)" in text
-    assert f"permutation test p = {het.permutation_p:.3g}" in text
+    assert "permutation test p ≤ 0.0099 (none of 100 permutations" in text
     assert "**not uniform**" in text
     assert "1 camera(s) have fewer than 10 thefts (store D / camera 1)" in text
     assert "1 camera(s) have no theft at all (store E / camera 1)" in text
 
     same = _same_distribution()
-    quiet = conclusion(camera_table(same, n_boot=50, progress=False),
-                       heterogeneity(same, n_perm=100, progress=False))
+    quiet_het = heterogeneity(same, n_perm=100, progress=False)
+    quiet = conclusion(camera_table(same, n_boot=50, progress=False), quiet_het)
+    assert f"permutation test p = {quiet_het.permutation_p:.3g} (100 permutations" in quiet
     assert "no evidence at the 0.05 level" in quiet and "not uniform" not in quiet
 
 

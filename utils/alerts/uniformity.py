@@ -279,8 +279,12 @@ def conclusion(table: pd.DataFrame, het: Heterogeneity, *, alpha: float = 0.05,
         cochran = (f"Cochran's Q = {het.cochran_q:.1f} (df {het.cochran_df}), "
                    f"p = {het.cochran_p:.2g}, I² = {100 * het.i2:.0f} %"
                    if np.isfinite(het.cochran_q) else "Cochran's Q not computable")
-        lines.append(f"**Heterogeneity of AUC:** permutation test p = {het.permutation_p:.3g} "
-                     f"({het.n_perm} permutations, {het.n_cameras} cameras); {cochran}.")
+        floor = het.permutation_p <= 1 / (het.n_perm + 1)
+        perm = (f"p ≤ {het.permutation_p:.3g} (none of {het.n_perm} permutations reached the "
+                "observed spread" if floor else
+                f"p = {het.permutation_p:.3g} ({het.n_perm} permutations")
+        lines.append(f"**Heterogeneity of AUC:** permutation test {perm}, {het.n_cameras} "
+                     f"cameras); {cochran}.")
         if uniform:
             lines.append(f"**Verdict:** no evidence at the {alpha:g} level that the model ranks "
                          "thefts differently across cameras. With few thefts per camera this is "
