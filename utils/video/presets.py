@@ -264,8 +264,9 @@ def load_clip(
     clip-major (view ``v`` is clip ``v // num_crops``, crop ``v % num_crops``).
 
     All views come from one decoding pass that decodes only the frames they need, resized to
-    the preset's size during the RGB conversion (swscale bilinear; within a few grey levels of
-    resizing the full frames in torch, see tests). ``rng`` seeds the training randomness.
+    the preset's size right after the RGB conversion (OpenCV: linear when enlarging, area when
+    shrinking; within a few grey levels of resizing the full frames in torch, see the tests).
+    ``rng`` seeds the training randomness.
     """
     import torch
 
