@@ -91,15 +91,18 @@ def three_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
     return torch.stack([crop(x, top, left, ch, cw) for top, left in boxes])
 
 
-def ten_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
-    """Four corners and the centre, then the same five flipped horizontally: (10, ..., ch, cw).
-    (torchvision's ten_crop order: top-left, top-right, bottom-left, bottom-right, centre.)"""
-    ch, cw = _pair(size)
+def _five_crop(x: torch.Tensor, ch: int, cw: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     top, left = _center_offsets(h, w, ch, cw)
     boxes = [(0, 0), (0, w - cw), (h - ch, 0), (h - ch, w - cw), (top, left)]
-    five = torch.stack([crop(x, top, left, ch, cw) for top, left in boxes])
-    return torch.cat([five, five.flip(-1)])
+    return torch.stack([crop(x, top, left, ch, cw) for top, left in boxes])
+
+
+def ten_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
+    """Top-left, top-right, bottom-left, bottom-right and centre crops of the clip, then the same
+    five of the horizontally flipped clip: (10, ..., ch, cw), torchvision's ten_crop order."""
+    ch, cw = _pair(size)
+    return torch.cat([_five_crop(x, ch, cw), _five_crop(x.flip(-1), ch, cw)])
 
 
 def multi_crop(x: torch.Tensor, size: int | Sequence[int], num_crops: int) -> torch.Tensor:
