@@ -2,7 +2,9 @@
 
 Layouts: decoded frames are (T, H, W, C) uint8; ``to_tchw`` views them as (T, C, H, W), the layout
 every spatial function here takes (any leading dims, last two = H, W), so resizing and cropping
-run on uint8 (4x less memory than float, and the layout torchvision's fast uint8 resize wants).
+run on uint8 (4x less memory than float). Resizing uses torchvision's (v1) functional resize,
+which rounds back to uint8 exactly as torchvision's video ``Weights.transforms()`` do, so the
+torchvision presets reproduce them bit for bit (the v2 native uint8 kernel differs by one level).
 ``to_float_cthw`` then gives the models' (..., C, T, H, W) float32 in [0, 1] for ``normalize``.
 Random transforms take a numpy Generator so one seed drives sampling and augmentation.
 """
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torchvision.transforms.v2 import functional as tvf
+from torchvision.transforms import functional as tvf
 
 from utils.errors import InputError
 

@@ -1,0 +1,137 @@
+"""Presets hold the published recipes, match torchvision's own transforms, and load_clip
+returns the right frames in the right layout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from utils.errors import InputError
+from utils.video.io import write_video
+from utils.video.presets import PRESETS, get_preset, load_clip
+
+TORCHVISION_NAMES = ["r2plus1d_18", "r3d_18", "mc3_18", "s3d", "mvit_v2_s"]
+
+
+def natural_frames(t: int = 6, h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
+    """Smooth moving gradients plus a bar: content on which resizing methods nearly agree."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames = np.empty((t, h, w, 3), np.uint8)
+    for i in range(t):
+        frames[i, ..., 0] = (xx + 7 * i) % 256
+        frames[i, ..., 1] = (yy + 3 * i) % 256
+        frames[i, ..., 2] = ((xx + yy) // 2 + seed) % 256
+        frames[i, 100:140, 40 * i : 40 * i + 30] = 255
+    return frames
+
+
+@pytest.mark.parametrize("name", TORCHVISION_NAMES)
+def test_torchvision_presets_equal_torchvision_transforms(name: str) -> None:
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    preset = get_preset(name)
+    frames = natural_frames()
+    theirs = weights.transforms()(torch.from_numpy(frames).permute(0, 3, 1, 2))
+    ours = preset.transform(frames)
+    assert ours.shape == (1, *theirs.shape)
+    torch.testing.assert_close(ours[0], theirs, rtol=0, atol=1e-5)
+    docs = weights.meta["_docs"]
+    assert preset.fps == float(re.search(r"frame_rate=([\d.]+)", docs).group(1))
+    assert preset.num_frames == int(re.search(r"clip_len=(\d+)", docs).group(1))
+    assert preset.sampling_rate == 1
+
+
+def test_published_recipes() -> None:
+    sf = get_preset("slowfast_r50")
+    assert (sf.num_frames, sf.sampling_rate, sf.fps, sf.resize, sf.crop, sf.alpha) == (
+        32,
+        2,
+        30.0,
+        256,
+        256,
+        4,
+    )
+    assert sf.window_seconds == pytest.approx(2.1333, abs=1e-4)
+    assert sf.mean == sf.std * 2 or (sf.mean, sf.std) == ((0.45,) * 3, (0.225,) * 3)
+    recipes = {
+        n: (PRESETS[n].num_frames, PRESETS[n].sampling_rate, PRESETS[n].resize, PRESETS[n].crop)
+        for n in ("x3d_xs", "x3d_s", "x3d_m")
+    }
+    assert recipes == {
+        "x3d_xs": (4, 12, 182, 182),
+        "x3d_s": (13, 6, 182, 182),
+        "x3d_m": (16, 5, 256, 256),
+    }
+    for name in ("tsn_r50", "tsm_r50"):
+        p = PRESETS[name]
+        assert (p.sampling, p.num_frames, p.resize, p.crop) == ("segments", 8, 256, 224)
+        assert (p.mean, p.std) == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+        assert p.window_seconds is None
+
+
+def test_get_preset_lists_valid_names() -> None:
+    with pytest.raises(InputError, match=r"slowfast_r50.*tsm_r50.*mvit_v2_s"):
+        get_preset("slowfast")
+
+
+@pytest.fixture(scope="module")
+def indexed_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 s at 30 fps, 64x48, frame i a flat grey of level 4 * i."""
+    levels = np.arange(60, dtype=np.uint8) * 4
+    frames = np.broadcast_to(levels[:, None, None, None], (60, 48, 64, 3)).copy()
+    return write_video(tmp_path_factory.mktemp("p") / "idx.mp4", frames, 30)
+
+
+def decoded_index(clip: torch.Tensor, mean: float, std: float) -> list[int]:
+    """Frame indices of a (C, T, H, W) normalised clip of flat grey frames."""
+    grey = (clip[0].mean(dim=(-1, -2)) * std + mean) * 255
+    return torch.round(grey / 4).long().tolist()
+
+
+def test_load_clip_tsn_takes_segment_centres(indexed_clip: Path) -> None:
+    p = get_preset("tsm_r50")
+    x = load_clip(indexed_clip, p)
+    assert x.shape == (1, 3, 8, 224, 224) and x.dtype == torch.float32
+    # 60 frames, 8 segments: floor((i + 0.5) * 7.5)
+    assert decoded_index(x[0], p.mean[0], p.std[0]) == [3, 11, 18, 26, 33, 41, 48, 56]
+
+
+def test_load_clip_x3d_dense_window_and_padding(indexed_clip: Path) -> None:
+    p = get_preset("x3d_xs")  # 4 frames every 12 at 30 fps: 1.6 s window, centred at 0.2 s
+    x = load_clip(indexed_clip, p)
+    assert decoded_index(x[0], 0.45, 0.225) == [6, 18, 30, 42]
+    # SlowFast's 2.13 s window is longer than the 2 s clip: starts at 0, the end repeats frame 59
+    sf = load_clip(indexed_clip, get_preset("slowfast_r50"))
+    assert decoded_index(sf[0], 0.45, 0.225) == [*range(0, 60, 2), 59, 59]
+
+
+@pytest.mark.parametrize(("clips", "crops"), [(1, 1), (2, 3), (1, 10)])
+def test_load_clip_view_counts(indexed_clip: Path, clips: int, crops: int) -> None:
+    x = load_clip(indexed_clip, get_preset("x3d_xs"), num_clips=clips, num_crops=crops)
+    assert x.shape == (clips * crops, 3, 4, 182, 182)
+
+
+def test_load_clip_train_is_seeded(indexed_clip: Path) -> None:
+    p = get_preset("x3d_s")
+    a = load_clip(indexed_clip, p, train=True, rng=11)
+    assert a.shape == (1, 3, 13, 160, 160)
+    assert torch.equal(a, load_clip(indexed_clip, p, train=True, rng=11))
+    with pytest.raises(InputError, match="one random crop"):
+        load_clip(indexed_clip, p, train=True, num_crops=3)
+
+
+def test_early_resize_is_close_to_resizing_full_frames(tmp_path: Path) -> None:
+    frames = natural_frames(t=8, seed=40)
+    path = write_video(tmp_path / "nat.mp4", frames, 30)
+    p = get_preset("mvit_v2_s")  # short side 256 (an upscale from 240), crop 224
+    fast = load_clip(path, p)
+    times = p.times(8 / 30)[0]
+    from utils.video.io import read_frames
+
+    reference = p.transform(read_frames(path, times))
+    diff = (fast - reference).abs() * 0.225 * 255  # in grey levels
+    assert diff.mean() < 1.5
