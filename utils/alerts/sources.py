@@ -1,0 +1,207 @@
+"""Read raw alert rows from wherever they live: a CSV export, a Parquet file or a SQL database.
+
+Every reader returns the same raw frame (columns ``store``, ``video_name``, ``label``,
+``probability``; text kept as text, ``probability`` as read) and, when a store and/or camera is
+given, reads only that camera's rows, so a per-camera production job never loads the whole table:
+SQL pushes a ``WHERE`` with bound parameters, Parquet a row filter, CSV filters chunk by chunk.
+Validation (what is missing, what is excluded) is :mod:`utils.alerts.validate`'s job.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from utils.alerts.schema import COLUMNS, as_text
+from utils.errors import InputError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CHUNK_ROWS = 200_000
+_TEXT_COLUMNS = ("store", "video_name", "label")
+
+
+def is_sql_url(source: str | Path) -> bool:
+    """True for an SQLAlchemy URL such as ``sqlite:///alerts.db`` or ``postgresql://host/db``."""
+    return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
+
+
+def camera_marker(camera: str) -> str:
+    """The part of ``video_name`` that names a camera: ``_camera_<id>_ip_``."""
+    return f"_camera_{camera}_ip_"
+
+
+def read_alerts(source: str | Path, *, table: str = "alerts", store: str | None = None,
+                camera: str | None = None) -> pd.DataFrame:
+    """Raw alert rows of ``source`` (a CSV/Parquet path or an SQLAlchemy URL; ``table`` for SQL).
+
+    ``store`` and ``camera`` (the CAMERA_ID written in ``video_name``) keep only matching rows.
+    Raises :class:`InputError` with a one-line message for an unreadable source, an unknown table
+    or a missing column.
+    """
+    store = None if store is None else str(store)
+    camera = None if camera is None else str(camera)
+    if is_sql_url(source):
+        raw = _read_sql(str(source), table, store, camera)
+    else:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        name = path.name.lower()
+        if name.endswith(PARQUET_SUFFIXES):
+            raw = _read_parquet(path, store, camera)
+        elif name.endswith(CSV_SUFFIXES):
+            raw = _read_csv(path, store, camera)
+        else:
+            raise InputError(f"{path}: unsupported file type; use .csv, .csv.gz, .parquet or an "
+                             "SQLAlchemy URL such as sqlite:///alerts.db")
+    # The pushed-down filters are coarse (SQL LIKE ignores ASCII case, substrings may overlap);
+    # the exact filter is applied here, the same for every reader.
+    return _normalise(_exact_filter(raw, store, camera))
+
+
+def _missing(columns: Any, where: str) -> None:
+    missing = [c for c in COLUMNS if c not in set(columns)]
+    if missing:
+        raise InputError(f"{where}: missing column(s) {', '.join(missing)} "
+                         f"(expected {', '.join(COLUMNS)})")
+
+
+def _exact_filter(raw: pd.DataFrame, store: str | None, camera: str | None) -> pd.DataFrame:
+    keep = pd.Series(True, index=raw.index)
+    if store is not None:
+        keep &= as_text(raw["store"]) == store
+    if camera is not None:
+        keep &= as_text(raw["video_name"]).str.contains(camera_marker(camera), regex=False,
+                                                        na=False)
+    return raw if keep.all() else raw[keep]
+
+
+def _normalise(raw: pd.DataFrame) -> pd.DataFrame:
+    """The four columns, text as ``str`` dtype (a store named ``0042`` stays ``0042``)."""
+    out = raw.loc[:, list(COLUMNS)].copy()
+    for col in _TEXT_COLUMNS:
+        out[col] = as_text(out[col])
+    return out
+
+
+# ----------------------------------------------------------------------------------------- CSV
+
+
+def _open_text(path: Path) -> Any:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def _csv_layout(path: Path) -> tuple[str, bool]:
+    """The separator (``;`` or ``,``) and whether the first column is an unnamed index."""
+    try:
+        with _open_text(path) as handle:
+            header = handle.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    if not header:
+        raise InputError(f"{path}: empty file")
+    sep = ";" if header.count(";") >= header.count(",") else ","
+    fields = [f.strip().strip('"') for f in header.split(sep)]
+    _missing(fields, str(path))
+    indexed = fields[0] == "" or fields[0].startswith("Unnamed")
+    return sep, indexed
+
+
+def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame:
+    sep, indexed = _csv_layout(path)
+    options: dict[str, Any] = {
+        "sep": sep, "index_col": 0 if indexed else None, "dtype": str,
+        # Only an empty field is missing: "None" or "NA" could be real labels or stores.
+        "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
+    }
+    try:
+        if store is None and camera is None:
+            return pd.read_csv(path, **options)
+        parts = [_exact_filter(chunk, store, camera)
+                 for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **options)]
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot parse as CSV ({str(exc).splitlines()[0]})") from exc
+    return pd.concat(parts) if parts else pd.DataFrame(columns=list(COLUMNS))
+
+
+# ------------------------------------------------------------------------------------- Parquet
+
+
+def _read_parquet(path: Path, store: str | None, camera: str | None) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot read as Parquet ({exc})") from exc
+    _missing(schema.names, str(path))
+    condition = None
+    if store is not None:
+        condition = pc.field("store").cast(pa.string()) == store
+    if camera is not None:
+        has_camera = pc.match_substring(pc.field("video_name"), camera_marker(camera))
+        condition = has_camera if condition is None else condition & has_camera
+    try:
+        table = pq.read_table(path, columns=list(COLUMNS), filters=condition)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: cannot read as Parquet ({exc})") from exc
+    frame = table.to_pandas()
+    frame.index.name = None
+    return frame
+
+
+# ----------------------------------------------------------------------------------------- SQL
+
+
+def like_escape(text: str, escape: str = "\\") -> str:
+    """``text`` with the LIKE wildcards ``%`` and ``_`` (and the escape itself) escaped."""
+    return (text.replace(escape, escape * 2).replace("%", f"{escape}%")
+            .replace("_", f"{escape}_"))
+
+
+def _reflect(engine: sa.Engine, url: str, table: str) -> sa.Table:
+    import sqlalchemy as sa
+
+    try:
+        return sa.Table(table, sa.MetaData(), autoload_with=engine)
+    except sa.exc.NoSuchTableError:
+        known = sa.inspect(engine).get_table_names()
+        raise InputError(f"{url}: no table {table!r} (tables: {', '.join(known) or 'none'}); "
+                         "choose one with --table") from None
+
+
+def _read_sql(url: str, table: str, store: str | None, camera: str | None) -> pd.DataFrame:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise InputError(f"{url}: not a usable SQLAlchemy URL ({exc})") from exc
+    try:
+        with engine.connect() as conn:
+            alerts = _reflect(engine, url, table)
+            _missing(alerts.columns.keys(), f"{url} table {table!r}")
+            query = sa.select(*(alerts.c[c] for c in COLUMNS))
+            # Bound parameters only: the store and camera never become SQL text.
+            if store is not None:
+                query = query.where(alerts.c.store == store)
+            if camera is not None:
+                pattern = f"%{like_escape(camera_marker(camera))}%"
+                query = query.where(alerts.c.video_name.like(pattern, escape="\\"))
+            return pd.read_sql(query, conn)
+    except sa.exc.SQLAlchemyError as exc:
+        raise InputError(f"{url}: cannot read ({str(exc).splitlines()[0]})") from exc
+    finally:
+        engine.dispose()
