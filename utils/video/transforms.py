@@ -38,8 +38,9 @@ def to_tchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def to_float_cthw(x: torch.Tensor) -> torch.Tensor:
-    """(..., T, C, H, W) uint8 -> (..., C, T, H, W) float32 in [0, 1] (contiguous)."""
-    return x.transpose(-4, -3).to(torch.float32).div_(255).contiguous()
+    """(..., T, C, H, W) uint8 -> contiguous (..., C, T, H, W) float32 in [0, 1]."""
+    out = torch.empty(x.transpose(-4, -3).shape, dtype=torch.float32, device=x.device)
+    return out.copy_(x.transpose(-4, -3)).div_(255)
 
 
 def short_side_resize(x: torch.Tensor, size: int, *, antialias: bool = True) -> torch.Tensor:
@@ -119,11 +120,13 @@ def multi_crop(x: torch.Tensor, size: int | Sequence[int], num_crops: int) -> to
 
 
 def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """(x - mean) / std per channel of a (..., C, T, H, W) float tensor (new tensor)."""
+    """(x - mean) / std per channel of a (..., C, T, H, W) float tensor (new tensor, computed as
+    x * (1 / std) + (-mean / std): two passes, no broadcast subtraction)."""
     shape = (-1, 1, 1, 1)
-    m = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(shape)
-    s = torch.as_tensor(std, dtype=x.dtype, device=x.device).view(shape)
-    return (x - m) / s
+    m = torch.as_tensor(mean, dtype=torch.float64).view(shape)
+    s = torch.as_tensor(std, dtype=torch.float64).view(shape)
+    scale, shift = (1 / s).to(x), (-m / s).to(x)
+    return (x * scale).add_(shift)
 
 
 def random_short_side_resize(
