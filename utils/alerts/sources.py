@@ -120,7 +120,7 @@ def _csv_layout(path: Path) -> tuple[str, bool]:
 def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame:
     sep, indexed = _csv_layout(path)
     options: dict[str, Any] = {
-        "sep": sep, "index_col": 0 if indexed else None, "dtype": str,
+        "sep": sep, "index_col": 0 if indexed else None, "dtype": dict.fromkeys(COLUMNS, str),
         # Only an empty field is missing: "None" or "NA" could be real labels or stores.
         "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
     }
