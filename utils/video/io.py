@@ -5,17 +5,15 @@ only the ones shown at a requested time are converted to RGB and resized. Times 
 from the first frame, so unusual and variable frame rates work: the frame shown at time ``t``
 is the last frame whose timestamp is ``<= t``.
 
-Why PyAV, measured on this 2-core machine (320x240 30 fps H.264, 32 frames x rate 2 / 8 TSN
-segments, short side 256, ms per clip): sequential reading is close to OpenCV's grab/retrieve
-(4 s clip: 51 / 46 vs cv2 35 / 46; 10 s: 75 / 76 vs 62 / 86), but PyAV gives exact timestamps
-(variable frame rates) and keyframe seeking, which wins on long files (60 s, window in the
-middle: 85 with a seek vs 286 decoding from the start, cv2 272). Frame threading
-(thread_type="AUTO") was slower here (95 vs 51 on the 4 s clip; 460 vs 440 at 1280x720), so
-frames are decoded with slice threading only. RGB conversion is swscale at the native size, then
-``cv2.resize`` (3x faster than swscale's own bilinear scaler: 7 vs 20 ms for 32 frames).
-
-Padding policy: a time before the first frame returns the first frame; a time at or after the last
-frame (for example a clip shorter than the window a sampler asked for) returns the last frame.
+Why PyAV, measured on this 2-core machine (320x240 30 fps H.264; ms per read of 32 frames x
+rate 2 from the middle / 8 segment centres, short side 256; one run, +-15 % noise): on short
+files PyAV is within ~25 % of OpenCV grab/retrieve (4 s: 54 / 62 vs cv2 44 / 52; 10 s: 107 / 144
+vs 83 / 177), but it gives exact timestamps (variable frame rates) and keyframe seeking, which wins
+on long files (60 s, window in the middle: 111 with a seek vs 488 decoding from the start, cv2
+355). Frame threading (thread_type="AUTO") was slower here (95 vs 51 ms on the 4 s clip; 460 vs
+440 at 1280x720), so only slice threading is used. Frames are converted to RGB at their native
+size with one swscale context per read, then resized with ``cv2.resize`` (8 vs 20 ms for 32
+frames with swscale's own bilinear scaler).
 """
 
 from __future__ import annotations
@@ -185,7 +183,8 @@ def read_frames(
     """The frames shown at ``times`` (seconds from the first frame) as (T, H, W, 3) RGB uint8.
 
     ``short_side`` resizes keeping the aspect ratio, ``size`` = (height, width) resizes to an exact
-    size; either is done during the RGB conversion, so large frames are never materialised.
+    size; each kept frame is resized right after its RGB conversion, so only output-size frames
+    are stored.
     Grayscale and alpha sources come back as 3-channel RGB. See the module docstring for the
     padding policy at both ends.
     """

@@ -4,6 +4,20 @@ Every preset produces what the project's one forward contract wants: a float32 t
 (V, C, T, H, W) normalised with the checkpoint's own mean/std, RGB. Sources: pytorchvideo's model
 zoo (SlowFast, X3D), the official TSM code (TSN, TSM) and torchvision's ``Weights.transforms()``
 and docs metadata (r2plus1d_18, r3d_18, mc3_18, s3d, mvit_v2_s).
+
+Test-time input of one view (``Preset.layout`` says the same per preset):
+
+| preset | frames | sampling | resize -> crop | mean / std |
+|---|---|---|---|---|
+| slowfast_r50 | 32 | every 2nd at 30 fps (2.13 s) | short 256 -> 256 | 0.45 / 0.225 |
+| x3d_xs, x3d_s, x3d_m | 4, 13, 16 | every 12, 6, 5 at 30 fps | 182, 182, 256 | 0.45 / 0.225 |
+| tsn_r50, tsm_r50 | 8 | segment centres | short 256 -> 224 | ImageNet |
+| r2plus1d_18, r3d_18, mc3_18 | 16 | consecutive at 15 fps | 128x171 -> 112 | Kinetics (tv) |
+| s3d | 128 | consecutive at 15 fps | 256x256 -> 224 | Kinetics (tv) |
+| mvit_v2_s | 16 | consecutive at 7.5 fps | short 256 -> 224 | 0.45 / 0.225 |
+
+All are (N, 3, T, H, W); SlowFast builds its slow pathway (``pack_slowfast``) inside the model,
+TSN/TSM reshape frame-major (N*T, 3, H, W) inside and average the logits over T.
 """
 
 from __future__ import annotations
