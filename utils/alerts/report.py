@@ -1,0 +1,175 @@
+"""Every figure and table of lab 3's questions, written in one call (``actionlab alerts report``).
+
+Layout of ``out_dir``::
+
+    validation.txt / validation.json     what was read, excluded and why (counted and named)
+    cameras/<store>__<camera>.png/.json  Q1: #FP = f(recall) per camera, and its curve data
+    curves_grid.png                      Q1: all cameras at a glance (no-theft cameras marked)
+    uniformity.csv / uniformity.md       Q2: per-camera table and the generated conclusion
+    forest_auc.png, forest_ap.png, rate_vs_auc.png, fp_at_recall_80.png
+    plans/plan_<pct>.json                Q3: exact per-camera thresholds for each target
+    plans.csv                            Q3: exact vs greedy TP lost per target
+    frontier.json / frontier.png         Q3: min TP lost for every achievable FP removed
+    report.json                          the key numbers of all three questions
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from utils.errors import InputError
+from utils.io import atomic_path, save_figure, to_jsonable, write_json
+
+if TYPE_CHECKING:
+    from utils.alerts.curves import CameraCurve
+
+TARGETS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+
+
+def camera_slug(store: str, camera: str) -> str:
+    """A file-name-safe, collision-free-in-practice name for a camera."""
+    def clean(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "_"
+    return f"{clean(store)}__{clean(camera)}"
+
+
+def _save(fig: Any, path: Path) -> str:
+    import matplotlib.pyplot as plt
+
+    save_figure(fig, path)
+    plt.close(fig)
+    return path.name
+
+
+def _write_text(text: str, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text if text.endswith("\n") else text + "\n")
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def _auc_summary(table: pd.DataFrame) -> dict[str, Any]:
+    rated = table[table["auc"].notna()].sort_values("auc")
+    if rated.empty:
+        return {"min": None, "max": None}
+    pick = ["store", "camera", "auc", "auc_low", "auc_high", "n_thefts"]
+    return {"min": rated.iloc[0][pick].to_dict(), "max": rated.iloc[-1][pick].to_dict()}
+
+
+def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
+                        progress: bool = True) -> list[Path]:
+    """Q1 files: per camera, its #FP = f(recall) image and its curve as JSON (the images listed)."""
+    from tqdm.auto import tqdm
+
+    from utils.alerts.plots import plot_camera_curve
+
+    out = Path(out_dir)
+    images = []
+    for curve in tqdm(curves, desc="camera curves", unit="camera", disable=not progress):
+        slug = camera_slug(curve.store, curve.camera)
+        _save(plot_camera_curve(curve), out / f"{slug}.png")
+        write_json(curve.to_dict(), out / f"{slug}.json")
+        images.append(out / f"{slug}.png")
+    return images
+
+
+def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alerts",
+                 seed: int = 0, targets: Sequence[float] = TARGETS, n_boot: int = 1000,
+                 n_perm: int = 1000, min_thefts: int = 10,
+                 recalls: Sequence[float] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Load ``source`` (CSV, Parquet or SQL URL; ``table`` for SQL), answer Q1-Q3 into
+    ``out_dir`` and return the key numbers as plain JSON values (also in ``report.json``).
+
+    Deterministic: the same ``seed`` gives identical files.
+    """
+    from utils.alerts.curves import camera_curves
+    from utils.alerts.planning import exact_frontier, plan_thresholds
+    from utils.alerts.plots import plot_curve_grid, plot_frontiers
+    from utils.alerts.uniformity import (
+        RECALL_TARGETS,
+        camera_table,
+        conclusion,
+        heterogeneity,
+        plot_forest,
+        plot_fp_at_recall,
+        plot_rate_vs_auc,
+        recall_column,
+    )
+    from utils.alerts.validate import load_alerts
+
+    bad = [t for t in targets if not 0 < t <= 1]
+    if bad or not targets:
+        raise InputError(f"targets must be fractions in (0, 1], got {list(targets)}")
+    recalls = tuple(recalls or RECALL_TARGETS)
+    out = Path(out_dir)
+    clean, validation = load_alerts(source, table=table)
+    if clean.empty:
+        raise InputError(f"{source}: no usable alert row after validation")
+    _write_text(validation.to_text(), out / "validation.txt")
+    write_json(validation.to_dict(), out / "validation.json")
+
+    # Q1: one #FP = f(recall) curve per camera.
+    curves = camera_curves(clean)
+    write_camera_curves(curves, out / "cameras", progress=progress)
+    _save(plot_curve_grid(curves), out / "curves_grid.png")
+
+    # Q2: uniformity across cameras.
+    uni = camera_table(clean, n_boot=n_boot, seed=seed, min_thefts=min_thefts, recalls=recalls,
+                       progress=progress)
+    het = heterogeneity(clean, n_perm=n_perm, seed=seed, progress=progress)
+    text = conclusion(uni, het, min_thefts=min_thefts)
+    _write_csv(uni, out / "uniformity.csv")
+    _write_text(text, out / "uniformity.md")
+    figures = [_save(plot_forest(uni, "auc"), out / "forest_auc.png"),
+               _save(plot_forest(uni, "ap"), out / "forest_ap.png"),
+               _save(plot_rate_vs_auc(uni), out / "rate_vs_auc.png")]
+    if 0.8 in recalls:
+        figures.append(_save(plot_fp_at_recall(uni, 0.8), out / "fp_at_recall_80.png"))
+
+    # Q3: exact per-camera thresholds for each target, and what the greedy heuristic loses.
+    frontier = exact_frontier(curves, progress=progress)
+    exact_plans = frontier.plans(targets)
+    greedy_plans = [plan_thresholds(curves, target, "greedy") for target in targets]
+    rows = []
+    for exact, greedy in zip(exact_plans, greedy_plans, strict=True):
+        write_json(exact.to_dict(),
+                   out / "plans" / f"plan_{round(100 * exact.target_fp_reduction):02d}.json")
+        rows.append({"target_fp_reduction": exact.target_fp_reduction,
+                     "fp_before": exact.fp_before, "tp_before": exact.tp_before,
+                     "exact_fp_removed": exact.fp_removed, "exact_tp_lost": exact.tp_lost,
+                     "greedy_fp_removed": greedy.fp_removed, "greedy_tp_lost": greedy.tp_lost,
+                     "greedy_gap": greedy.tp_lost - exact.tp_lost})
+    plans = pd.DataFrame(rows)
+    _write_csv(plans, out / "plans.csv")
+    write_json(frontier.to_dict(), out / "frontier.json")
+    figures.append(_save(plot_frontiers(frontier, {"exact": exact_plans, "greedy": greedy_plans}),
+                         out / "frontier.png"))
+
+    summary: dict[str, Any] = {
+        "source": str(source),
+        "validation": validation.to_dict(),
+        "cameras": {"total": len(uni), "with_theft": int((~uni["no_theft"]).sum()),
+                    "no_theft": int(uni["no_theft"].sum()),
+                    f"fewer_than_{min_thefts}_thefts": int(uni["few_thefts"].sum())},
+        "q2": {"auc": _auc_summary(uni), "heterogeneity": het.to_dict(),
+               "fp_at_recall": {recall_column(r): float(np.nansum(uni[recall_column(r)]))
+                                for r in recalls},
+               "conclusion": text},
+        "q3": plans.to_dict(orient="records"),
+        "settings": {"seed": seed, "n_boot": n_boot, "n_perm": n_perm,
+                     "min_thefts": min_thefts, "targets": list(targets),
+                     "recalls": list(recalls)},
+        "figures": ["curves_grid.png", *figures],
+    }
+    summary = to_jsonable(summary)
+    write_json(summary, out / "report.json")
+    return summary
