@@ -107,6 +107,8 @@ def _write_with_pyav(path: Path, codec: str, pix_fmt: str, frames: np.ndarray, f
 def test_grayscale_source_comes_back_as_three_channels(tmp_path: Path) -> None:
     gray = np.full((3, H, W), 200, np.uint8)
     path = _write_with_pyav(tmp_path / "gray.mkv", "ffv1", "gray", gray, "gray")
+    info = probe(path)  # mkv has no frame count: probe demuxes the packets' timestamps
+    assert (info.num_frames, info.fps) == (3, 10.0) and info.duration == pytest.approx(0.3)
     frames = read_frames(path, [0.0, 0.25])
     assert frames.shape == (2, H, W, 3)
     assert np.abs(frames.astype(int) - 200).max() <= 1

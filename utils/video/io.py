@@ -110,7 +110,7 @@ def probe(path: str | Path) -> VideoInfo:
             duration = float((max(pts) - min(pts)) * stream.time_base) + step
     if num_frames <= 0 or width <= 0 or height <= 0:
         raise VideoDecodeError(path, "no video frames")
-    if fps <= 0:
+    if fps <= 0 < duration:
         fps = num_frames / duration
     return VideoInfo(Path(path), width, height, fps, num_frames, duration)
 
