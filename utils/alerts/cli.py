@@ -156,7 +156,8 @@ def _plan(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from utils.alerts.report import write_report
 
-    summary = write_report(args.source, args.out, table=args.table, seed=args.seed)
+    summary = write_report(args.source, args.out, table=args.table, seed=args.seed,
+                           n_boot=args.n_boot, n_perm=args.n_perm)
     validation = summary["validation"]
     print(f"{validation['rows']:,} rows, {validation['excluded']:,} excluded, "
           f"{summary['cameras']['total']} cameras: report written to {args.out}")
@@ -228,5 +229,9 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--seed", type=int, default=0,
                         help="seed of the bootstrap and permutation tests (default: 0)")
+    report.add_argument("--n-boot", type=int, default=1000,
+                        help="bootstrap resamples per camera confidence interval (default: 1000)")
+    report.add_argument("--n-perm", type=int, default=1000,
+                        help="permutations of the heterogeneity test (default: 1000)")
     report.set_defaults(func=_report)
 
