@@ -9,6 +9,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from utils.errors import InputError
 from utils.video.io import VideoDecodeError, probe, read_frames, write_video
@@ -55,6 +57,16 @@ def test_read_frames_seeks_for_late_times_and_gets_the_same_frames(clip30: Path)
     times = [2.2, 4.0, 6.3, 3.0]
     expected = [int(np.floor(t * 30)) % 64 for t in times]  # 66 % 64 = 2, ...
     assert frame_index(read_frames(path, times)) == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10, 70), st.floats(0.01, 0.99)), min_size=1, max_size=12))
+def test_any_times_give_floor_t_times_fps_clamped(
+    clip30: Path, frames_and_fractions: list[tuple[int, float]]
+) -> None:
+    times = [(k + frac) / 30 for k, frac in frames_and_fractions]
+    expected = [min(max(k, 0), 59) for k, _ in frames_and_fractions]
+    assert frame_index(read_frames(clip30, times)) == expected
 
 
 def test_times_past_the_end_repeat_the_last_frame_and_before_start_the_first(clip30: Path) -> None:

@@ -109,6 +109,13 @@ def test_load_clip_x3d_dense_window_and_padding(indexed_clip: Path) -> None:
     assert decoded_index(sf[0], 0.45, 0.225) == [*range(0, 60, 2), 59, 59]
 
 
+def test_load_clip_views_are_clip_major(indexed_clip: Path) -> None:
+    # Two 1.6 s windows spread over 2 s start at 0 and 0.4 s; three crops of each.
+    x = load_clip(indexed_clip, get_preset("x3d_xs"), num_clips=2, num_crops=3)
+    got = [decoded_index(view, 0.45, 0.225) for view in x]
+    assert got == [[0, 12, 24, 36]] * 3 + [[12, 24, 36, 48]] * 3
+
+
 @pytest.mark.parametrize(("clips", "crops"), [(1, 1), (2, 3), (1, 10)])
 def test_load_clip_view_counts(indexed_clip: Path, clips: int, crops: int) -> None:
     x = load_clip(indexed_clip, get_preset("x3d_xs"), num_clips=clips, num_crops=crops)
