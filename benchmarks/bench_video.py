@@ -142,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.presets:
             preset = get_preset(name)
             shape = (1, 3, preset.num_frames, preset.crop, preset.crop)
+            gap = (load_clip(paths[0], preset) - baseline_loader(preset)(paths[0])).abs()
+            print(
+                f"{name}: same input tensor up to sampling/resizing details, mean |difference| "
+                f"{gap.mean():.3f} (normalised units) on {paths[0].name}"
+            )
             ours = clips_per_second(
                 lambda p, pr=preset: load_clip(p, pr), paths, args.repeats, shape
             )
