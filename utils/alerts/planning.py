@@ -49,6 +49,7 @@ class Plan:
     fp_removed: int
     tp_lost: int
     cameras: list[CameraPlan]
+    proven_optimal: bool | None = None  # None: heuristic; False: solver stopped at a time limit
 
     @property
     def fp_needed(self) -> int:
@@ -140,8 +141,11 @@ class Frontier:
         budgets = [self.min_tp_lost(fp_needed(self.fp_before, t)) for t in targets]
         choices = self._dp.backtrack(budgets)
         options = [c.cuts() for c in self.curves]
-        return [_plan("exact", t, self.curves, options, ch) for t, ch in zip(targets, choices,
-                                                                            strict=True)]
+        plans = [_plan("exact", t, self.curves, options, ch)
+                 for t, ch in zip(targets, choices, strict=True)]
+        for p in plans:
+            p.proven_optimal = True
+        return plans
 
     def to_dict(self) -> dict[str, Any]:
         return {"fp_before": int(self.fp_before), "tp_before": int(self.tp_before),
@@ -371,7 +375,9 @@ def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
     for r in radices[::-1]:
         rest, d = divmod(rest, int(r))
         digits.append(d)
-    return _plan("exhaustive", target_fp_reduction, curves, options, digits[::-1])
+    plan = _plan("exhaustive", target_fp_reduction, curves, options, digits[::-1])
+    plan.proven_optimal = True
+    return plan
 
 
 # --------------------------------------------------------------------------- MILP
@@ -403,11 +409,13 @@ def milp(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
     if res.status == 2:
         best = int(sum(o.fp_removed.max() for o in options))
         raise _unreachable("milp", needed, best, fp_before)
-    if res.x is None or res.status != 0:
-        raise RuntimeError(f"MILP did not reach optimality: {res.message}")
+    if res.x is None:
+        raise RuntimeError(f"MILP found no solution: {res.message}")
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     choice = [int(np.argmax(res.x[a:a + s])) for a, s in zip(starts, sizes, strict=True)]
-    return _plan("milp", target_fp_reduction, curves, options, choice)
+    plan = _plan("milp", target_fp_reduction, curves, options, choice)
+    plan.proven_optimal = res.status == 0  # False: time limit hit, best solution found so far
+    return plan
 
 
 # --------------------------------------------------------------------------- entry point
