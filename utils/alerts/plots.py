@@ -73,7 +73,7 @@ def plot_curve_grid(curves: Sequence[CameraCurve], ncols: int = 6) -> Figure:
     no_theft = sum(c.tp_before == 0 for c in curves)
     fig.suptitle(f"#FP (y) vs recall (x) per camera: {len(curves)} cameras, {no_theft} without "
                  "theft; star = default threshold 0", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     return fig
 
 
