@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from utils.video.io import write_video
-from utils.video.presets import Preset, get_preset, load_clip
+from utils.video.presets import PRESETS, Preset, get_preset, load_clip
 
 
 def make_clips(folder: Path, count: int, seconds: float, seed: int) -> list[Path]:
@@ -92,16 +92,25 @@ def baseline_loader(preset: Preset) -> Callable[[Path], torch.Tensor]:
 
 
 def clips_per_second(
-    load: Callable[[Path], torch.Tensor], paths: list[Path], repeats: int, expected: tuple[int, ...]
-) -> float:
-    load(paths[0])  # warm-up (imports, codec init)
-    start = time.perf_counter()
+    loaders: dict[str, Callable[[Path], torch.Tensor]],
+    paths: list[Path],
+    repeats: int,
+    expected: tuple[int, ...],
+) -> dict[str, float]:
+    """Clips/s of each loader, timed clip by clip in alternation so that both see the same
+    machine load (other processes on a shared machine otherwise bias whichever runs second)."""
+    spent = dict.fromkeys(loaders, 0.0)
+    for load in loaders.values():
+        load(paths[0])  # warm-up (imports, codec init)
     for _ in range(repeats):
         for path in paths:
-            out = load(path)
-            if tuple(out.shape) != expected:
-                raise RuntimeError(f"{path}: got {tuple(out.shape)}, expected {expected}")
-    return repeats * len(paths) / (time.perf_counter() - start)
+            for name, load in loaders.items():
+                start = time.perf_counter()
+                out = load(path)
+                spent[name] += time.perf_counter() - start
+                if tuple(out.shape) != expected:
+                    raise RuntimeError(f"{name} {path}: got {tuple(out.shape)}, want {expected}")
+    return {name: repeats * len(paths) / seconds for name, seconds in spent.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         "--presets",
         nargs="+",
         default=["slowfast_r50", "tsm_r50"],
-        help="presets to time (default: slowfast_r50 tsm_r50)",
+        choices=[n for n, p in PRESETS.items() if isinstance(p.resize, int)],
+        help="presets to time (short-side presets only; default: slowfast_r50 tsm_r50)",
     )
     parser.add_argument(
         "--threads",
@@ -147,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}: same input tensor up to sampling/resizing details, mean |difference| "
                 f"{gap.mean():.3f} (normalised units) on {paths[0].name}"
             )
-            ours = clips_per_second(
-                lambda p, pr=preset: load_clip(p, pr), paths, args.repeats, shape
+            rates = clips_per_second(
+                {"ours": lambda p, pr=preset: load_clip(p, pr), "base": baseline_loader(preset)},
+                paths,
+                args.repeats,
+                shape,
             )
-            base = clips_per_second(baseline_loader(preset), paths, args.repeats, shape)
+            ours, base = rates["ours"], rates["base"]
             ratios.append(ours / base)
             results[name] = {
                 "load_clip_clips_per_s": round(ours, 2),
