@@ -246,6 +246,11 @@ def heterogeneity(clean: pd.DataFrame, *, n_perm: int = 1000, seed: int = 0,
 # --------------------------------------------------------------------------- conclusion
 
 
+def _p(p: float) -> str:
+    """A p-value for text: below double precision's resolution it is a bound, not a number."""
+    return "p < 1e-15" if p < 1e-15 else f"p = {p:.2g}"
+
+
 def _name(row: pd.Series) -> str:
     return f"store {row['store']} / camera {row['camera']}"
 
@@ -275,9 +280,13 @@ def conclusion(table: pd.DataFrame, het: Heterogeneity, *, alpha: float = 0.05,
         lines.append(f"**ROC-AUC** ranges from {_auc_text(lo)} to {_auc_text(hi)}; "
                      f"{int((rated['auc'] < 0.5).sum())} camera(s) rank thefts *below* normal "
                      "rows (AUC < 0.5).")
+        solid = rated[rated["n_thefts"] >= min_thefts]
+        if len(solid) >= 2 and len(solid) < len(rated):
+            lines.append(f"Among the {len(solid)} cameras with at least {min_thefts} thefts it "
+                         f"ranges from {_auc_text(solid.iloc[0])} to {_auc_text(solid.iloc[-1])}.")
         uniform = not het.permutation_p < alpha
         cochran = (f"Cochran's Q = {het.cochran_q:.1f} (df {het.cochran_df}), "
-                   f"p = {het.cochran_p:.2g}, I² = {100 * het.i2:.0f} %"
+                   f"{_p(het.cochran_p)}, I² = {100 * het.i2:.0f} %"
                    if np.isfinite(het.cochran_q) else "Cochran's Q not computable")
         floor = het.permutation_p <= 1 / (het.n_perm + 1)
         perm = (f"p ≤ {het.permutation_p:.3g} (none of {het.n_perm} permutations reached the "
@@ -300,7 +309,7 @@ def conclusion(table: pd.DataFrame, het: Heterogeneity, *, alpha: float = 0.05,
         lines.append(f"**Cost of {recall:.0%} recall:** from {cheap[col]:.0f} false positives "
                      f"on {_name(cheap)} to {dear[col]:.0f} on {_name(dear)}.")
     rates = table["theft_rate"]
-    rate_text = (f"chi-square = {het.rate_chi2:.1f} (df {het.rate_df}), p = {het.rate_p:.2g}"
+    rate_text = (f"chi-square = {het.rate_chi2:.1f} (df {het.rate_df}), {_p(het.rate_p)}"
                  if np.isfinite(het.rate_chi2) else "no test possible")
     lines.append(f"**Theft rate** ranges from {100 * rates.min():.2f} % to "
                  f"{100 * rates.max():.2f} % ({rate_text}).")
@@ -355,7 +364,8 @@ def plot_forest(table: pd.DataFrame, metric: str = "auc") -> Figure:
         ax.axvline(0.5, color="grey", ls="--", lw=0.8, label="chance")
     else:
         ax.scatter(rated["theft_rate"], ypos, marker="|", color="grey", label="chance (theft rate)")
-    ax.set_xlim(0, 1)
+    top = np.nanmax(rated[f"{metric}_high"]) if len(rated) else 1.0
+    ax.set_xlim(0, 1 if metric == "auc" else min(1.0, 1.1 * top + 0.01))
     name = {"auc": "ROC-AUC", "ap": "average precision"}[metric]
     ax.set_xlabel(f"{name} with bootstrap CI (orange: few thefts)")
     n_none = int(table["no_theft"].sum())
