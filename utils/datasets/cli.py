@@ -1,13 +1,195 @@
-"""``actionlab data synth kinetics|dcsass``, ``data check`` and ``data split``."""
+"""``actionlab data synth kinetics|dcsass``, ``data check``, ``data split`` and
+``data download``.
+
+``ROOT`` is a DCSASS folder (the unzip folder, either copy, or the Kaggle cache) or a Kinetics
+sample folder (clips named ``{label}-{youtube_id}-{start}-{end}.mp4``); which one is detected.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from utils.errors import InputError
+
+CATEGORY_HELP = "DCSASS category (default: Shoplifting; ignored for a Kinetics sample)"
+
+
+def open_dataset(root: str | Path, category: str, *, progress: bool = True) -> Any:
+    """The loader report of ``root``: a DcsassReport when it holds a DCSASS copy, else a
+    KineticsReport when it holds .mp4 clips; InputError when it is neither."""
+    from utils.datasets.dcsass import find_root, load_dcsass
+    from utils.datasets.kinetics import load_kinetics_sample
+
+    root = Path(root)
+    try:
+        find_root(root)
+    except InputError as not_dcsass:
+        if root.is_dir() and any(root.glob("*.mp4")):
+            return load_kinetics_sample(root, progress=progress)
+        raise InputError(f"{root}: neither a DCSASS copy nor a folder of Kinetics clips "
+                         f"({not_dcsass})") from None
+    return load_dcsass(root, category, progress=progress)
+
+
+def _rows(report: Any) -> tuple[list[str], list[str], list[int]]:
+    """(clip, source video, label) of every usable clip of either dataset."""
+    from utils.datasets.dcsass import DcsassReport
+
+    if isinstance(report, DcsassReport):
+        return ([c.name for c in report.clips], [c.source_video for c in report.clips],
+                [c.label for c in report.clips])
+    return ([s.name for s in report.samples], [s.youtube_id for s in report.samples],
+            [s.class_index for s in report.samples])
+
+
+def _synth_kinetics(args: argparse.Namespace) -> int:
+    from utils.datasets.synth import ClipSize, write_synthetic_kinetics
+
+    size = ClipSize(args.height, args.width, frames=args.frames)
+    out = write_synthetic_kinetics(args.out, seed=args.seed, classes=args.classes,
+                                   clips_per_class=args.clips_per_class, size=size)
+    print(f"wrote {args.classes * args.clips_per_class} synthetic Kinetics clips "
+          f"({args.classes} classes, seed {args.seed}) to {out}")
+    return 0
+
+
+def _synth_dcsass(args: argparse.Namespace) -> int:
+    from utils.datasets.synth import ClipSize, write_synthetic_dcsass
+
+    size = ClipSize(args.height, args.width, frames=args.frames)
+    out = write_synthetic_dcsass(args.out, seed=args.seed, category=args.category,
+                                 videos=args.videos, clips_per_video=args.clips_per_video,
+                                 size=size, both_copies=args.both_copies)
+    print(f"wrote {args.videos * args.clips_per_video} synthetic DCSASS {args.category} clips "
+          f"({args.videos} source videos, seed {args.seed}) to {out}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    report = open_dataset(args.root, args.category)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    if not _rows(report)[0]:
+        print(f"actionlab: error: {args.root}: no readable labelled clip", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    from utils.datasets.splits import grouped_split, split_summary, write_split_csv
+
+    report = open_dataset(args.root, args.category)
+    clips, groups, labels = _rows(report)
+    if not clips:
+        raise InputError(f"{args.root}: no readable labelled clip to split")
+    frame = grouped_split(clips, groups, labels, val=args.val, test=args.test, seed=args.seed)
+    path = write_split_csv(frame, args.out)
+    print(split_summary(frame).to_string())
+    left_out = report.left_out()
+    if left_out:
+        print(f"{len(left_out)} clips left out of the split:")
+        for name, reason in left_out.items():
+            print(f"  {name}: {reason}")
+    print(f"wrote {len(frame)} clips (seed {args.seed}) to {path}")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from utils.datasets import download
+
+    if args.dataset == "dcsass":
+        root = download.download_dcsass(args.out or download.DCSASS_DIR)
+        print(f"DCSASS is at {root}")
+        return 0
+    if not args.annotations:
+        raise InputError("data download kinetics needs --annotations CSV "
+                         f"(from {download.ANNOTATIONS_URL})")
+    report = download.download_kinetics_sample(
+        args.annotations, args.out or download.KINETICS_SAMPLE_DIR, per_class=args.per_class,
+        classes=args.classes, seed=args.seed)
+    print(report.to_text())
+    return 0
+
+
+def _add_size(parser: argparse.ArgumentParser, frames: int) -> None:
+    parser.add_argument("--height", type=int, default=240, help="frame height (default: 240)")
+    parser.add_argument("--width", type=int, default=320, help="frame width (default: 320)")
+    parser.add_argument("--frames", type=int, default=frames,
+                        help=f"frames per clip at 30 fps, at least 16 (default: {frames})")
 
 
 def add_synth(synth_sub: argparse._SubParsersAction) -> None:
     """Register ``data synth kinetics`` and ``data synth dcsass``."""
+    kinetics = synth_sub.add_parser(
+        "kinetics", help="write a synthetic Kinetics sample folder in the real naming",
+        description="Clips named {label}-{youtube_id}-{start}-{end}.mp4 (real Kinetics labels); "
+                    "each class is a shape moving in its own direction and speed.")
+    kinetics.add_argument("--out", required=True, help="folder to write the clips into")
+    kinetics.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    kinetics.add_argument("--classes", type=int, default=4, help="number of classes (default: 4)")
+    kinetics.add_argument("--clips-per-class", type=int, default=3,
+                          help="clips per class (default: 3)")
+    _add_size(kinetics, 60)
+    kinetics.set_defaults(func=_synth_kinetics)
+
+    dcsass = synth_sub.add_parser(
+        "dcsass", help="write a synthetic DCSASS folder in the real layout",
+        description="'DCSASS Dataset/Labels/<Category>.csv' (headerless, one malformed row) and "
+                    "clips in '<Category>NNN_x264.mp4/' folders; positives show an item taken "
+                    "into a pocket (~17%% of clips).")
+    dcsass.add_argument("--out", required=True, help="unzip folder to write 'DCSASS Dataset/' into")
+    dcsass.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    dcsass.add_argument("--videos", type=int, default=6, help="source videos (default: 6)")
+    dcsass.add_argument("--clips-per-video", type=int, default=8,
+                        help="clips per source video (default: 8)")
+    dcsass.add_argument("--category", default="Shoplifting", help="category name (default: "
+                                                                  "Shoplifting)")
+    dcsass.add_argument("--both-copies", action="store_true",
+                        help="also write the zip's second copy under 'dcsass dataset/'")
+    _add_size(dcsass, 60)
+    dcsass.set_defaults(func=_synth_dcsass)
 
 
 def add_data_commands(data_sub: argparse._SubParsersAction) -> None:
-    """Register ``data check`` and ``data split``."""
+    """Register ``data check``, ``data split`` and ``data download``."""
+    check = data_sub.add_parser(
+        "check", help="count a DCSASS or Kinetics-sample folder and name every bad clip or row",
+        description="Counts per label/class and per source video; names every labelled clip "
+                    "that is missing or unreadable and every malformed label row. Exit 0 when "
+                    "at least one labelled clip is readable, 2 otherwise.")
+    check.add_argument("root", help="DCSASS folder (unzip folder, either copy, Kaggle cache) or "
+                                    "Kinetics sample folder")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--category", default="Shoplifting", help=CATEGORY_HELP)
+    check.set_defaults(func=_check)
+
+    split = data_sub.add_parser(
+        "split", help="write a train/val/test split grouped by source video",
+        description="No source video in two splits (clips of one video are near duplicates); "
+                    "groups are dealt so each split keeps the label balance. Writes "
+                    "clip,source_video,label,split for every readable labelled clip.")
+    split.add_argument("root", help="DCSASS or Kinetics sample folder")
+    split.add_argument("--out", required=True, help="CSV file to write")
+    split.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    split.add_argument("--val", type=float, default=0.15, help="validation fraction (default: "
+                                                               "0.15)")
+    split.add_argument("--test", type=float, default=0.15, help="test fraction (default: 0.15)")
+    split.add_argument("--category", default="Shoplifting", help=CATEGORY_HELP)
+    split.set_defaults(func=_split)
+
+    download = data_sub.add_parser(
+        "download", help="download DCSASS (Kaggle) or a Kinetics sample (YouTube)",
+        description="Resumable; when the download cannot run, prints what to fetch by hand.")
+    download.add_argument("dataset", choices=["dcsass", "kinetics"], help="which dataset")
+    download.add_argument("--out", help="destination (default: data/dcsass or "
+                                        "data/kinetics_sample)")
+    download.add_argument("--annotations", help="Kinetics: a DeepMind annotation CSV")
+    download.add_argument("--per-class", type=int, default=2,
+                          help="Kinetics: clips per class (default: 2)")
+    download.add_argument("--classes", nargs="+", help="Kinetics: only these class names")
+    download.add_argument("--seed", type=int, default=0,
+                          help="Kinetics: seed of the clip choice (default: 0)")
+    download.set_defaults(func=_download)

@@ -1,0 +1,193 @@
+"""Fetch the real data: a Kinetics-400 sample from YouTube, DCSASS from Kaggle.
+
+Nothing here runs at import or in the tests. Both downloads are resumable (clips already on
+disk are kept, every file is written under a temporary name and renamed) and, when they cannot
+run (no network, no Kaggle credentials), raise InputError saying what to fetch by hand and
+where to put it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from utils.datasets.dcsass import COPY_NAME, KAGGLE_HANDLE, find_root
+from utils.datasets.kinetics import clip_filename, read_annotations
+from utils.errors import InputError
+from utils.io import atomic_path
+from utils.paths import DATA_DIR
+
+KINETICS_SAMPLE_DIR = DATA_DIR / "kinetics_sample"
+DCSASS_DIR = DATA_DIR / "dcsass"
+ANNOTATIONS_URL = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics400.tar.gz"
+DCSASS_URL = f"https://www.kaggle.com/datasets/{KAGGLE_HANDLE}"
+
+
+def _reachable(host: str, port: int = 443, timeout: float = 5.0) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class DownloadReport:
+    """What a Kinetics sample download did, clip by clip."""
+
+    downloaded: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    short_classes: dict[str, int] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        lines = [f"{len(self.downloaded)} clips downloaded, {len(self.present)} already present, "
+                 f"{len(self.failed)} failed (dead or private videos are normal)"]
+        lines += [f"  failed {name}: {why}" for name, why in self.failed.items()]
+        lines += [f"  class {label!r}: only {n} clips" for label, n in self.short_classes.items()]
+        return "\n".join(lines)
+
+
+def cut_clip(source: str | Path, target: str | Path, start: float, end: float) -> Path:
+    """Re-encode the frames of ``source`` shown in [start, end) seconds into ``target`` (H.264,
+    original timestamps shifted to 0), without needing an ffmpeg executable."""
+    import av
+
+    from utils.video.io import VideoDecodeError, write_video
+
+    frames, times = [], []
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or 30)
+        for frame in container.decode(stream):
+            t = float(frame.pts * stream.time_base) if frame.pts is not None else None
+            if t is None or t < start:
+                continue
+            if t >= end:
+                break
+            frames.append(frame.to_ndarray(format="rgb24"))
+            times.append(t - start)
+    if not frames:
+        raise VideoDecodeError(source, f"no frames between {start} s and {end} s")
+    video = np.stack(frames)
+    height, width = video.shape[1] // 2 * 2, video.shape[2] // 2 * 2  # yuv420p needs even sizes
+    return write_video(target, video[:, :height, :width], fps, times=times)
+
+
+def _fetch_clip(youtube_id: str, start: int, end: int, target: Path) -> None:
+    """Download one YouTube segment to ``target``: only the segment when an ffmpeg executable
+    is available (yt-dlp's download_ranges), else the whole video, then cut with PyAV."""
+    import yt_dlp
+    from yt_dlp.utils import download_range_func
+
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+        options = {
+            "format": "best[height<=360][ext=mp4]/best[height<=360]/best",
+            "outtmpl": f"{tmp}/video.%(ext)s",
+            "quiet": True,
+            "no_warnings": True,
+            "noprogress": True,
+            "socket_timeout": 20,
+            "retries": 2,
+        }
+        ranged = shutil.which("ffmpeg") is not None
+        if ranged:
+            options["download_ranges"] = download_range_func(None, [(start, end)])
+            options["force_keyframes_at_cuts"] = True
+        with yt_dlp.YoutubeDL(options) as ydl:
+            ydl.download([f"https://www.youtube.com/watch?v={youtube_id}"])
+        video = next(Path(tmp).glob("video.*"))
+        if ranged:
+            with atomic_path(target) as part:
+                shutil.move(video, part)
+        else:
+            cut_clip(video, target, start, end)
+
+
+def download_kinetics_sample(
+    annotations: str | Path,
+    out: str | Path = KINETICS_SAMPLE_DIR,
+    *,
+    per_class: int = 2,
+    classes: list[str] | None = None,
+    split: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> DownloadReport:
+    """Download ``per_class`` clips of each class (all classes of the CSV by default) into
+    ``out`` as ``{label}-{youtube_id}-{start}-{end}.mp4``.
+
+    Candidates are tried in a seeded random order until a class has ``per_class`` clips (at
+    most 3x that many tries); dead links are listed in the report, clips already on disk count
+    as done, so running it again resumes.
+    """
+    if not Path(annotations).is_file():
+        raise InputError(
+            f"{annotations}: annotation CSV not found. Download {ANNOTATIONS_URL}, extract it and "
+            f"pass one of its CSVs (e.g. kinetics400/validate.csv)"
+        )
+    if not _reachable("www.youtube.com"):
+        raise InputError(
+            "cannot reach YouTube, so no Kinetics clip can be downloaded here. By hand: on a "
+            f"machine with internet, run this same function, or save each 10 s segment as "
+            f"'{{label}}-{{youtube_id}}-{{start}}-{{end}}.mp4' (yt-dlp --download-sections "
+            f"'*START-END' URL), then copy the clips into {Path(out)}/"
+        )
+    table = read_annotations(annotations, split=split)
+    wanted = classes or sorted(table["label"].unique())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = DownloadReport()
+    rng = np.random.default_rng(seed)
+    bar = tqdm(wanted, desc="Kinetics sample", disable=not progress)
+    for label in bar:
+        rows = table[table["label"] == label]
+        done = 0
+        for i in rng.permutation(len(rows))[: 3 * per_class]:
+            if done == per_class:
+                break
+            row = rows.iloc[i]
+            name = clip_filename(label, row.youtube_id, row.time_start, row.time_end)
+            if (out / name).is_file():
+                report.present.append(name)
+                done += 1
+                continue
+            try:
+                _fetch_clip(row.youtube_id, int(row.time_start), int(row.time_end), out / name)
+            except Exception as exc:  # yt-dlp raises many types for dead, private, blocked videos
+                message = str(exc).strip().splitlines()
+                report.failed[name] = (message[-1] if message else type(exc).__name__)[:200]
+                continue
+            report.downloaded.append(name)
+            done += 1
+        if done < per_class:
+            report.short_classes[label] = done
+        bar.set_postfix(ok=len(report.downloaded) + len(report.present), failed=len(report.failed))
+    return report
+
+
+def download_dcsass(out: str | Path = DCSASS_DIR) -> Path:
+    """Download and unzip DCSASS into ``out`` through kagglehub (needs Kaggle credentials);
+    returns the dataset root (``out/DCSASS Dataset``). Already present: nothing is fetched."""
+    out = Path(out)
+    if (out / COPY_NAME / "Labels").is_dir():
+        return find_root(out).path
+    manual = (
+        f"By hand: sign in to Kaggle, download {DCSASS_URL} (Download button), "
+        f"and unzip it into {out}/ so that '{out / COPY_NAME / 'Labels' / 'Shoplifting.csv'}' "
+        "exists. Or put your API token in ~/.kaggle/kaggle.json (or KAGGLE_USERNAME and "
+        "KAGGLE_KEY) and run this again."
+    )
+    try:
+        import kagglehub
+
+        kagglehub.dataset_download(KAGGLE_HANDLE, output_dir=str(out))
+    except Exception as exc:  # network, credentials, quota: all end in the same manual steps
+        raise InputError(f"could not download DCSASS with kagglehub ({exc}). {manual}") from exc
+    return find_root(out).path
