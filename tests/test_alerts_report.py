@@ -12,7 +12,10 @@ matplotlib.use("Agg")
 import pandas as pd
 import pytest
 
-from utils.alerts.report import camera_slug, write_report
+from utils.alerts.cli import curve_stem
+from utils.alerts.curves import CameraCurve
+from utils.alerts.planning import plan_thresholds
+from utils.alerts.report import write_report
 from utils.alerts.schema import THEFT_LABELS
 from utils.alerts.synth import write_synthetic_alerts
 from utils.errors import InputError
@@ -49,7 +52,7 @@ def test_every_output_is_written(report: tuple[Path, dict]) -> None:
                  "plans/plan_10.json", "plans/plan_50.json"):
         assert (out / name).stat().st_size > 0, name
     table = pd.read_csv(out / "uniformity.csv", dtype={"store": str, "camera": str})
-    slugs = {camera_slug(s, c) for s, c in zip(table.store, table.camera, strict=True)}
+    slugs = {curve_stem(s, c) for s, c in zip(table.store, table.camera, strict=True)}
     assert {p.stem for p in (out / "cameras").glob("*.png")} == slugs
     assert {p.stem for p in (out / "cameras").glob("*.json")} == slugs
     assert summary == json.loads((out / "report.json").read_text())
@@ -70,6 +73,10 @@ def test_plans_are_exact_and_greedy_never_wins(report: tuple[Path, dict]) -> Non
     assert plan["method"] == "exact"
     assert plan["total"]["tp_lost"] == plans.exact_tp_lost.iloc[1]
     assert sum(c["fp_removed"] for c in plan["cameras"]) == plan["total"]["fp_removed"]
+    # The per-camera JSON files are complete curves: planning from them gives the same totals.
+    curves = [CameraCurve.from_dict(json.loads(p.read_text()))
+              for p in (out / "cameras").glob("*.json")]
+    assert plan_thresholds(curves, 0.5).to_dict()["total"] == plan["total"]
 
 
 def test_same_seed_same_files(source: Path, report: tuple[Path, dict], tmp_path: Path) -> None:

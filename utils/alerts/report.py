@@ -3,7 +3,8 @@
 Layout of ``out_dir``::
 
     validation.txt / validation.json     what was read, excluded and why (counted and named)
-    cameras/<store>__<camera>.png/.json  Q1: #FP = f(recall) per camera, and its curve data
+    cameras/<store>_camera_<id>.png/.json  Q1: #FP = f(recall) per camera and its curve (the
+                                         layout of ``alerts curve``, read by ``alerts plan``)
     curves_grid.png                      Q1: all cameras at a glance (no-theft cameras marked)
     uniformity.csv / uniformity.md       Q2: per-camera table and the generated conclusion
     forest_auc.png, forest_ap.png, rate_vs_auc.png, fp_at_recall_80.png
@@ -15,7 +16,6 @@ Layout of ``out_dir``::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,13 +30,6 @@ if TYPE_CHECKING:
     from utils.alerts.curves import CameraCurve
 
 TARGETS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-
-
-def camera_slug(store: str, camera: str) -> str:
-    """A file-name-safe, collision-free-in-practice name for a camera."""
-    def clean(text: str) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "_"
-    return f"{clean(store)}__{clean(camera)}"
 
 
 def _save(fig: Any, path: Path) -> str:
@@ -67,15 +60,17 @@ def _auc_summary(table: pd.DataFrame) -> dict[str, Any]:
 
 def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
                         progress: bool = True) -> list[Path]:
-    """Q1 files: per camera, its #FP = f(recall) image and its curve as JSON (the images listed)."""
+    """Q1 files: per camera, its #FP = f(recall) image and its curve as JSON, named as by
+    ``actionlab alerts curve`` so ``alerts plan --curves`` reads the folder. Returns the images."""
     from tqdm.auto import tqdm
 
+    from utils.alerts.cli import curve_stem
     from utils.alerts.plots import plot_camera_curve
 
     out = Path(out_dir)
     images = []
     for curve in tqdm(curves, desc="camera curves", unit="camera", disable=not progress):
-        slug = camera_slug(curve.store, curve.camera)
+        slug = curve_stem(curve.store, curve.camera)
         _save(plot_camera_curve(curve), out / f"{slug}.png")
         write_json(curve.to_dict(), out / f"{slug}.json")
         images.append(out / f"{slug}.png")
