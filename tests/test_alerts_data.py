@@ -137,7 +137,7 @@ def test_every_source_gives_the_same_clean_rows_and_counts(kind: str, tmp_path: 
 
     text = report.to_text()
     assert "13 rows read; 8 kept, 5 excluded." in text
-    assert "probability not a finite number: 1 rows (excluded), e.g. row 8: 'abc'" in text
+    assert "probability not a finite number: 1 row (excluded), e.g. row 8: 'abc'" in text
     assert "'theft ' looks like the theft label 'Theft'" in text
     assert "Cameras without any theft (1): s2/x_y." in text
     assert text.splitlines()[-1].startswith("Policy: Excluded: rows with a missing")

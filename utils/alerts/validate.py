@@ -109,7 +109,8 @@ class ValidationReport:
             if issue.count:
                 action = "excluded" if issue.excluded else "kept"
                 shown = ", ".join(f"row {_plain(r)}: {_plain(x)!r}" for r, x in issue.examples)
-                lines.append(f"  {text}: {issue.count:,} rows ({action}), e.g. {shown}")
+                rows = "row" if issue.count == 1 else "rows"
+                lines.append(f"  {text}: {issue.count:,} {rows} ({action}), e.g. {shown}")
         if self.issues and not any(i.count for i in self.issues.values()):
             lines.append("  no problem found in any row.")
         vocab = ", ".join(f"{label} {n:,}{' [theft]' if label in THEFT_LABELS else ''}"
