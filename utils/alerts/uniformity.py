@@ -86,8 +86,10 @@ def camera_table(clean: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, min_
             "n_alerts": curve.n_alerts, "n_thefts": n_thefts, "tp_before": curve.tp_before,
             "fp_before": curve.fp_before, "theft_rate": n_thefts / len(g),
         }
-        for name, metric in (("auc", "roc_auc"), ("ap", "average_precision")):
-            if 0 < n_thefts < len(g):
+        # AUC needs both classes; AP only needs a theft.
+        for name, metric, defined in (("auc", "roc_auc", 0 < n_thefts < len(g)),
+                                      ("ap", "average_precision", n_thefts > 0)):
+            if defined:
                 ci = bootstrap_ci(y, p, metric, n_boot=n_boot, level=level, seed=seed + i)
                 row |= {name: ci.estimate, f"{name}_low": ci.low, f"{name}_high": ci.high}
             else:
@@ -126,9 +128,11 @@ class Heterogeneity:
 
 
 def _codes(clean: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    keys = clean["store"].astype(str) + " / " + clean["camera"].astype(str)
-    codes, names = pd.factorize(keys, sort=True)
-    return codes.astype(np.int16 if len(names) < 2**15 else np.int32), list(names)
+    """Camera index of every row (small ints: numpy's stable sort is then a radix sort), and the
+    camera names ("store / camera") in (store, camera) order."""
+    groups = clean.groupby(["store", "camera"], sort=True, observed=True)
+    names = [f"{s} / {c}" for s, c in groups.size().index]
+    return groups.ngroup().to_numpy(np.int16 if len(names) < 2**15 else np.int32), names
 
 
 def _camera_aucs(codes: np.ndarray, y: np.ndarray, order: np.ndarray, tie_id: np.ndarray,
@@ -189,7 +193,8 @@ def heterogeneity(clean: pd.DataFrame, *, n_perm: int = 1000, seed: int = 0,
     codes_all, names_all = _codes(clean)
     n_pos_all = np.bincount(codes_all, weights=y_all, minlength=len(names_all))
     n_all = np.bincount(codes_all, minlength=len(names_all))
-    result = Heterogeneity(0, np.nan, np.nan, n_perm, np.nan, 0, np.nan, np.nan)
+    result = Heterogeneity(n_cameras=0, auc_spread=np.nan, permutation_p=np.nan, n_perm=n_perm,
+                           cochran_q=np.nan, cochran_df=0, cochran_p=np.nan, i2=np.nan)
 
     contingency = np.column_stack([n_pos_all, n_all - n_pos_all])
     if len(names_all) > 1 and n_pos_all.sum() > 0 and (n_all - n_pos_all).sum() > 0:
