@@ -52,21 +52,19 @@ def make_clips(folder: Path, count: int, seconds: float, seed: int) -> list[Path
     return paths
 
 
-def _short_side_crop_normalize(video: torch.Tensor, preset: Preset) -> torch.Tensor:
-    """(C, T, H, W) float in [0, 255] -> normalised crop, as pytorchvideo's ShortSideScale,
-    CenterCrop and Normalize would do it."""
-    video = video / 255.0
+def _scale_normalize_crop(video: torch.Tensor, preset: Preset) -> torch.Tensor:
+    """(C, T, H, W) float in [0, 255] -> (1, C, T, crop, crop), in the order of pytorchvideo's
+    published transform (divide by 255, Normalize, ShortSideScale, CenterCrop), with
+    ShortSideScale's own call: ``interpolate`` on the (C, T, H, W) tensor as (N, C, H, W)."""
+    mean = torch.tensor(preset.mean).view(3, 1, 1, 1)
+    std = torch.tensor(preset.std).view(3, 1, 1, 1)
+    video = (video / 255.0 - mean) / std
     h, w = video.shape[-2:]
     side = preset.resize
     size = (side, int(w * side / h)) if h <= w else (int(h * side / w), side)
-    frames = torch.nn.functional.interpolate(
-        video.transpose(0, 1), size=size, mode="bilinear", align_corners=False
-    ).transpose(0, 1)
+    video = torch.nn.functional.interpolate(video, size=size, mode="bilinear", align_corners=False)
     top, left = (size[0] - preset.crop) // 2, (size[1] - preset.crop) // 2
-    frames = frames[..., top : top + preset.crop, left : left + preset.crop]
-    mean = torch.tensor(preset.mean).view(3, 1, 1, 1)
-    std = torch.tensor(preset.std).view(3, 1, 1, 1)
-    return ((frames - mean) / std).unsqueeze(0)
+    return video[..., top : top + preset.crop, left : left + preset.crop].unsqueeze(0)
 
 
 def baseline_loader(preset: Preset) -> Callable[[Path], torch.Tensor]:
@@ -86,7 +84,7 @@ def baseline_loader(preset: Preset) -> Callable[[Path], torch.Tensor]:
             t = frames.shape[1]
             index = ((torch.arange(preset.num_frames) + 0.5) * t / preset.num_frames).long()
         video.close()
-        return _short_side_crop_normalize(frames[:, index], preset)
+        return _scale_normalize_crop(frames[:, index], preset)
 
     return load
 
