@@ -28,7 +28,7 @@ def open_dataset(root: str | Path, category: str, *, progress: bool = True) -> A
     try:
         find_root(root)
     except InputError as not_dcsass:
-        if root.is_dir() and any(root.glob("*.mp4")):
+        if root.is_dir() and any(p.is_file() for p in root.glob("*.mp4")):
             return load_kinetics_sample(root, progress=progress)
         raise InputError(f"{root}: neither a DCSASS copy nor a folder of Kinetics clips "
                          f"({not_dcsass})") from None

@@ -177,7 +177,7 @@ def _scan(folder: Path) -> tuple[dict[str, tuple[Path, ClipName]], list[str]]:
         raise InputError(f"{folder}: no such folder")
     parsed: dict[str, tuple[Path, ClipName]] = {}
     unparsable: list[str] = []
-    for path in sorted(folder.glob("*.mp4")):
+    for path in sorted(p for p in folder.glob("*.mp4") if p.is_file()):
         try:
             parsed[path.name] = (path, parse_clip_name(path.name))
         except InputError:
