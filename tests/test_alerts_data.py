@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from utils.alerts import sources, synth
 from utils.alerts.schema import VideoName, parse_video_name, parse_video_names
@@ -57,6 +59,20 @@ def test_parse_video_name(text: str | None, expected: VideoName | None) -> None:
                 else column["dvr_port"] == expected.dvr_port)
 
 
+_PART = st.text(alphabet="_acemiprot0.-:%'", min_size=1, max_size=14)
+
+
+@given(start=_PART.filter(lambda t: "_to" not in t),  # fields without the markers: else the
+       end=_PART.filter(lambda t: "_camera" not in t),  # name itself would be ambiguous
+       camera=_PART.filter(lambda t: not any(m in t for m in ("_ip_", "_camera", "camera_"))),
+       ip=st.from_regex(r"[0-9a-z.:-]{1,15}", fullmatch=True),
+       port=st.one_of(st.none(), st.integers(0, 65535)))
+def test_video_name_round_trip(start: str, end: str, camera: str, ip: str,
+                               port: int | None) -> None:
+    text = f"{start}_to_{end}_camera_{camera}_ip_{ip}_port_{port}.mp4"
+    assert parse_video_name(text) == VideoName(start, end, camera, ip, port)
+
+
 # --------------------------------------------------------------------- files with known content
 
 # One row per situation the report must count; the comment says what happens to it.
@@ -86,6 +102,9 @@ def _write(kind: str, folder: Path) -> str:
     elif kind == "csv_comma":
         path = folder / "alerts_comma.csv"
         DIRTY.to_csv(path, index=False)
+    elif kind == "csv_bom":
+        path = folder / "alerts_bom.csv"
+        DIRTY.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
     elif kind == "csv_gz":
         path = folder / "alerts.csv.gz"
         path.write_bytes(gzip.compress(DIRTY.to_csv(sep=";").encode()))
@@ -100,7 +119,7 @@ def _write(kind: str, folder: Path) -> str:
     return str(path)
 
 
-KINDS = ["csv_semicolon_index", "csv_comma", "csv_gz", "parquet", "sqlite"]
+KINDS = ["csv_semicolon_index", "csv_comma", "csv_bom", "csv_gz", "parquet", "sqlite"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

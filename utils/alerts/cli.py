@@ -13,8 +13,12 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from utils.errors import InputError
+
+if TYPE_CHECKING:
+    from utils.alerts.curves import CameraCurve
 
 SOURCE_HELP = "alerts file (.csv, .csv.gz, .parquet) or SQLAlchemy URL (e.g. sqlite:///alerts.db)"
 METHOD_CHOICES = ("exact", "greedy", "milp", "exhaustive")
@@ -107,7 +111,7 @@ def _curve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_curves(folder: str) -> list:
+def _read_curves(folder: str) -> list[CameraCurve]:
     from utils.alerts.curves import CameraCurve
 
     files = sorted(Path(folder).glob("*.json"))
@@ -141,7 +145,9 @@ def _plan(args: argparse.Namespace) -> int:
 
         clean, _ = load_alerts(args.source, table=args.table)
         curves = camera_curves(clean)
-    plan = plan_thresholds(curves, args.target_fp_reduction, args.method).to_dict()
+    # Progress bars only on a terminal: scheduled runs keep clean logs.
+    quiet = {"progress": sys.stderr.isatty()} if args.method in ("exact", "exhaustive") else {}
+    plan = plan_thresholds(curves, args.target_fp_reduction, args.method, **quiet).to_dict()
     if args.out is None:
         print(json.dumps(to_jsonable(plan), indent=2, allow_nan=False))
     else:

@@ -97,8 +97,8 @@ def _normalise(raw: pd.DataFrame) -> pd.DataFrame:
 
 def _open_text(path: Path) -> Any:
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def _csv_layout(path: Path) -> tuple[str, bool]:
@@ -122,7 +122,8 @@ def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame
     options: dict[str, Any] = {
         "sep": sep, "index_col": 0 if indexed else None, "dtype": dict.fromkeys(COLUMNS, str),
         # Only an empty field is missing: "None" or "NA" could be real labels or stores.
-        "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
+        "keep_default_na": False, "na_values": [""],
+        "encoding": "utf-8-sig",  # a byte-order mark (Excel exports) is not part of a name
     }
     try:
         if store is None and camera is None:
