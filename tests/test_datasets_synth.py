@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from utils.datamode import DataChoice
 from utils.datasets import synth
 from utils.datasets.dcsass import find_root, load_dcsass
 from utils.datasets.kinetics import kinetics_classes, load_kinetics_sample, parse_clip_name
@@ -108,3 +109,15 @@ def test_bad_sizes() -> None:
         synth.ClipSize(height=47)
     with pytest.raises(InputError, match="16 frames"):
         synth.ClipSize(frames=8)
+
+
+def test_data_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synth, "SYNTHETIC_DIR", tmp_path / "synthetic")
+    monkeypatch.setattr(synth, "DCSASS_DIR", tmp_path / "dcsass")
+    choice = synth.choose_dcsass("auto", videos=1, clips_per_video=2, size=SMALL, progress=False)
+    assert choice.synthetic and choice.path == tmp_path / "synthetic" / "dcsass"
+    assert len(load_dcsass(choice.path, progress=False).clips) == 1
+    with pytest.raises(InputError, match="DATA='real'"):
+        synth.choose_dcsass("real")
+    (tmp_path / "dcsass").mkdir()
+    assert synth.choose_dcsass("auto") == DataChoice(tmp_path / "dcsass", synthetic=False)

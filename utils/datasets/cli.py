@@ -99,16 +99,18 @@ def _split(args: argparse.Namespace) -> int:
 
 def _download(args: argparse.Namespace) -> int:
     from utils.datasets import download
+    from utils.datasets.dcsass import DCSASS_DIR
+    from utils.datasets.kinetics import KINETICS_SAMPLE_DIR
 
     if args.dataset == "dcsass":
-        root = download.download_dcsass(args.out or download.DCSASS_DIR)
+        root = download.download_dcsass(args.out or DCSASS_DIR)
         print(f"DCSASS is at {root}")
         return 0
     if not args.annotations:
         raise InputError("data download kinetics needs --annotations CSV "
                          f"(from {download.ANNOTATIONS_URL})")
     report = download.download_kinetics_sample(
-        args.annotations, args.out or download.KINETICS_SAMPLE_DIR, per_class=args.per_class,
+        args.annotations, args.out or KINETICS_SAMPLE_DIR, per_class=args.per_class,
         classes=args.classes, seed=args.seed)
     print(report.to_text())
     return 0

@@ -20,6 +20,7 @@ from typing import Any
 
 from utils.datasets.clips import probe_failures
 from utils.errors import InputError
+from utils.paths import DATA_DIR
 
 CATEGORIES = (
     "Abuse", "Arrest", "Arson", "Assault", "Burglary", "Explosion", "Fighting",
@@ -29,6 +30,7 @@ DEFAULT_CATEGORY = "Shoplifting"
 COPY_NAME = "DCSASS Dataset"
 SECOND_COPY = Path("dcsass dataset") / COPY_NAME
 KAGGLE_HANDLE = "mateohervas/dcsass-dataset"
+DCSASS_DIR = DATA_DIR / "dcsass"  # where the zip is unzipped (or kagglehub downloads it)
 
 
 def source_video(clip_name: str) -> str:

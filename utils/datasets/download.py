@@ -17,14 +17,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from utils.datasets.dcsass import COPY_NAME, KAGGLE_HANDLE, find_root
-from utils.datasets.kinetics import clip_filename, read_annotations
+from utils.datasets.dcsass import COPY_NAME, DCSASS_DIR, KAGGLE_HANDLE, find_root
+from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, read_annotations
 from utils.errors import InputError
 from utils.io import atomic_path
-from utils.paths import DATA_DIR
 
-KINETICS_SAMPLE_DIR = DATA_DIR / "kinetics_sample"
-DCSASS_DIR = DATA_DIR / "dcsass"
 ANNOTATIONS_URL = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics400.tar.gz"
 DCSASS_URL = f"https://www.kaggle.com/datasets/{KAGGLE_HANDLE}"
 

@@ -20,6 +20,7 @@ from utils.errors import InputError
 from utils.paths import DATA_DIR
 
 CLASSNAMES_FILE = DATA_DIR / "kinetics400_classnames.txt"
+KINETICS_SAMPLE_DIR = DATA_DIR / "kinetics_sample"  # the clips, flat, in the course's naming
 ANNOTATION_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
 _CLIP_NAME = re.compile(
     r"^(?P<label>.+)-(?P<youtube_id>[A-Za-z0-9_-]{11})-(?P<start>\d+)-(?P<end>\d+)$"

@@ -20,15 +20,18 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from utils.datasets.dcsass import CATEGORIES, COPY_NAME, SECOND_COPY, source_video
-from utils.datasets.kinetics import clip_filename, kinetics_classes
+from utils.datamode import DataChoice, choose_data
+from utils.datasets.dcsass import CATEGORIES, COPY_NAME, DCSASS_DIR, SECOND_COPY, source_video
+from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, kinetics_classes
 from utils.errors import InputError
 from utils.io import write_json
+from utils.paths import SYNTHETIC_DIR
 from utils.video.io import write_video
 
 MARKER = "SYNTHETIC.json"
@@ -290,3 +293,20 @@ def write_synthetic_dcsass(
         shutil.copytree(root, out / SECOND_COPY)
     write_json(params, out / MARKER)
     return out
+
+
+# ------------------------------------------------------------------------- the DATA switch
+
+
+def choose_dcsass(mode: str = "auto", **synthetic: Any) -> DataChoice:
+    """``data/dcsass`` when present (mode "auto"/"real"), else the synthetic stand-in written to
+    ``data/synthetic/dcsass`` with ``synthetic`` (keyword arguments of write_synthetic_dcsass)."""
+    return choose_data(mode, DCSASS_DIR, lambda: write_synthetic_dcsass(
+        SYNTHETIC_DIR / "dcsass", **synthetic))
+
+
+def choose_kinetics_sample(mode: str = "auto", **synthetic: Any) -> DataChoice:
+    """``data/kinetics_sample`` when present, else a synthetic sample in
+    ``data/synthetic/kinetics_sample`` (keyword arguments of write_synthetic_kinetics)."""
+    return choose_data(mode, KINETICS_SAMPLE_DIR, lambda: write_synthetic_kinetics(
+        SYNTHETIC_DIR / "kinetics_sample", **synthetic))

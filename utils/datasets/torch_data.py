@@ -91,7 +91,12 @@ def make_loader(
     num_workers: int = 0,
     **kwargs,
 ) -> DataLoader:
-    """A DataLoader whose order and worker seeds follow ``seed`` (pinned memory on CUDA)."""
+    """A DataLoader whose order and worker seeds follow ``seed`` (pinned memory on CUDA).
+
+    The shuffling generator advances every epoch, so epochs differ but a rerun repeats them.
+    Leave ``persistent_workers`` off when using ``ClipDataset.set_epoch``: workers then get a
+    fresh copy of the dataset, with its new epoch, at the start of each epoch.
+    """
     generator = torch.Generator()
     generator.manual_seed(seed)
     kwargs.setdefault("pin_memory", torch.cuda.is_available())
