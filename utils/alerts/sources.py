@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from utils.alerts.schema import COLUMNS, as_text
+from utils.alerts.schema import COLUMNS, as_text, check_columns
 from utils.errors import InputError
 
 if TYPE_CHECKING:
@@ -67,13 +67,6 @@ def read_alerts(source: str | Path, *, table: str = "alerts", store: str | None 
     return _normalise(_exact_filter(raw, store, camera))
 
 
-def _missing(columns: Any, where: str) -> None:
-    missing = [c for c in COLUMNS if c not in set(columns)]
-    if missing:
-        raise InputError(f"{where}: missing column(s) {', '.join(missing)} "
-                         f"(expected {', '.join(COLUMNS)})")
-
-
 def _exact_filter(raw: pd.DataFrame, store: str | None, camera: str | None) -> pd.DataFrame:
     keep = pd.Series(True, index=raw.index)
     if store is not None:
@@ -112,7 +105,7 @@ def _csv_layout(path: Path) -> tuple[str, bool]:
         raise InputError(f"{path}: empty file")
     sep = ";" if header.count(";") >= header.count(",") else ","
     fields = [f.strip().strip('"') for f in header.split(sep)]
-    _missing(fields, str(path))
+    check_columns(fields, str(path))
     indexed = fields[0] == "" or fields[0].startswith("Unnamed")
     return sep, indexed
 
@@ -147,7 +140,7 @@ def _read_parquet(path: Path, store: str | None, camera: str | None) -> pd.DataF
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as Parquet ({exc})") from exc
-    _missing(schema.names, str(path))
+    check_columns(schema.names, str(path))
     condition = None
     if store is not None:
         condition = pc.field("store").cast(pa.string()) == store
@@ -193,7 +186,7 @@ def _read_sql(url: str, table: str, store: str | None, camera: str | None) -> pd
     try:
         with engine.connect() as conn:
             alerts = _reflect(engine, url, table)
-            _missing(alerts.columns.keys(), f"{url} table {table!r}")
+            check_columns(alerts.columns.keys(), f"{url} table {table!r}")
             query = sa.select(*(alerts.c[c] for c in COLUMNS))
             # Bound parameters only: the store and camera never become SQL text.
             if store is not None:

@@ -21,9 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utils.alerts.schema import COLUMNS, THEFT_LABELS, as_text, parse_video_names
+from utils.alerts.schema import (
+    COLUMNS,
+    THEFT_LABELS,
+    as_text,
+    check_columns,
+    parse_video_names,
+)
 from utils.alerts.schema import theft_label_variant as _variant
-from utils.errors import InputError
 
 POLICY = (
     "Excluded: rows with a missing or non-numeric probability, a missing label, a missing store "
@@ -150,9 +155,7 @@ def prepare(raw: pd.DataFrame, *, source: str = "<frame>") -> tuple[pd.DataFrame
 
     Only the rows named in the policy are excluded; everything else is kept and flagged.
     """
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise InputError(f"{source}: missing column(s) {', '.join(missing)}")
+    check_columns(raw.columns, source)
     store, label, name = (as_text(raw[c]) for c in ("store", "label", "video_name"))
     raw_p = raw["probability"]
     p = pd.to_numeric(raw_p, errors="coerce").astype("float64")
