@@ -18,6 +18,7 @@ from utils.alerts.uniformity import (
     _delong_variance,
     camera_table,
     conclusion,
+    global_threshold_cost,
     heterogeneity,
     plot_forest,
     plot_fp_at_recall,
@@ -120,6 +121,26 @@ def test_camera_table_numbers_and_flags() -> None:
     assert t.loc["B", "fp_at_recall_80"] == t.loc["B", "fp_before"]
     rated = table.dropna(subset=["auc"])
     assert (rated.auc_low <= rated.auc).all() and (rated.auc <= rated.auc_high).all()
+
+
+def test_global_threshold_cost_by_hand() -> None:
+    # Both cameras separate perfectly, at different scales: A's thefts at 0.9 over normals in
+    # [0.5, 0.8], B's thefts at 0.4 over normals in [0, 0.3]. Keeping 8 of the 10 thefts with one
+    # threshold means t <= 0.4, which keeps A's 20 normals; per camera, nothing is kept.
+    frame = pd.concat([
+        _camera("A", np.r_[np.ones(5, bool), np.zeros(20, bool)],
+                np.r_[np.full(5, 0.9), np.linspace(0.5, 0.8, 20)]),
+        _camera("B", np.r_[np.ones(5, bool), np.zeros(30, bool)],
+                np.r_[np.full(5, 0.4), np.linspace(0, 0.3, 30)]),
+    ])
+    cost = global_threshold_cost(frame, recall=0.8)
+    assert cost.to_dict() == {"recall": 0.8, "tp_before": 10, "fp_before": 50,
+                              "global_threshold": 0.4, "global_tp_lost": 0, "global_fp": 20,
+                              "per_camera_tp_lost": 0, "per_camera_fp": 0}
+    text = conclusion(camera_table(frame, n_boot=20, progress=False),
+                      heterogeneity(frame, n_perm=20, progress=False), cost=cost)
+    assert ("keeping 80% of the 10 alerted thefts leaves 20 of 50 false positives (0 thefts "
+            "lost); per-camera thresholds losing 0 leave 0, i.e. 20 fewer (100 %)") in text
 
 
 def test_conclusion_is_written_from_the_numbers() -> None:

@@ -93,6 +93,7 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
         RECALL_TARGETS,
         camera_table,
         conclusion,
+        global_threshold_cost,
         heterogeneity,
         plot_forest,
         plot_fp_at_recall,
@@ -121,7 +122,8 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
     uni = camera_table(clean, n_boot=n_boot, seed=seed, min_thefts=min_thefts, recalls=recalls,
                        progress=progress)
     het = heterogeneity(clean, n_perm=n_perm, seed=seed, progress=progress)
-    text = conclusion(uni, het, min_thefts=min_thefts)
+    cost = global_threshold_cost(clean, 0.8) if uni["tp_before"].sum() > 0 else None
+    text = conclusion(uni, het, cost=cost, min_thefts=min_thefts)
     _write_csv(uni, out / "uniformity.csv")
     _write_text(text, out / "uniformity.md")
     figures = [_save(plot_forest(uni, "auc"), out / "forest_auc.png"),
@@ -158,6 +160,7 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
         "q2": {"auc": _auc_summary(uni), "heterogeneity": het.to_dict(),
                "fp_at_recall": {recall_column(r): float(np.nansum(uni[recall_column(r)]))
                                 for r in recalls},
+               "global_threshold_cost": cost.to_dict() if cost else None,
                "conclusion": text},
         "q3": plans.to_dict(orient="records"),
         "settings": {"seed": seed, "n_boot": n_boot, "n_perm": n_perm,

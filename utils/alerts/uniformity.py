@@ -102,6 +102,54 @@ def camera_table(clean: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, min_
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class GlobalThresholdCost:
+    """What one threshold shared by all cameras costs, against per-camera thresholds.
+
+    ``global_*``: the best single threshold keeping at least ``recall`` of all alerted thefts;
+    ``per_camera_*``: the exact per-camera thresholds losing no more thefts than it does.
+    """
+
+    recall: float
+    tp_before: int
+    fp_before: int
+    global_threshold: float
+    global_tp_lost: int
+    global_fp: int
+    per_camera_tp_lost: int
+    per_camera_fp: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def global_threshold_cost(clean: pd.DataFrame, recall: float = 0.8) -> GlobalThresholdCost:
+    """The false positives a single global threshold leaves at ``recall``, and those left by
+    per-camera thresholds (exact frontier) for the same number of thefts lost or fewer."""
+    from utils.alerts.curves import camera_curves
+    from utils.alerts.planning import exact_frontier
+    from utils.metrics import threshold_sweep
+
+    _check(clean)
+    if not 0 < recall <= 1:
+        raise InputError(f"recall must be in (0, 1], got {recall}")
+    alerts = clean[clean["probability"] >= 0]
+    y = alerts["is_theft"].to_numpy(bool)
+    if not y.any():
+        raise InputError("no alerted theft: recall, hence this comparison, is undefined")
+    sweep = threshold_sweep(y, alerts["probability"].to_numpy(float))
+    # FP falls as the threshold rises: the best threshold is the highest one keeping the recall.
+    best = np.flatnonzero(sweep.tp >= recall * y.sum() - 1e-9)[0]
+    frontier = exact_frontier(camera_curves(clean), progress=False)
+    budget = int(sweep.fn[best])
+    point = int(np.searchsorted(frontier.tp_lost, budget, side="right")) - 1
+    return GlobalThresholdCost(
+        recall=recall, tp_before=int(y.sum()), fp_before=int((~y).sum()),
+        global_threshold=float(sweep.threshold[best]), global_tp_lost=budget,
+        global_fp=int(sweep.fp[best]), per_camera_tp_lost=int(frontier.tp_lost[point]),
+        per_camera_fp=int(frontier.fp_before - frontier.fp_removed[point]))
+
+
 # --------------------------------------------------------------------------- heterogeneity
 
 
@@ -271,9 +319,11 @@ def _names(frame: pd.DataFrame, limit: int = 8) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def conclusion(table: pd.DataFrame, het: Heterogeneity, *, alpha: float = 0.05,
+def conclusion(table: pd.DataFrame, het: Heterogeneity, *,
+               cost: GlobalThresholdCost | None = None, alpha: float = 0.05,
                min_thefts: int = 10, recall: float = 0.8) -> str:
-    """The Q2 answer in markdown, written from ``table`` (:func:`camera_table`) and ``het``."""
+    """The Q2 answer in markdown, written from ``table`` (:func:`camera_table`), ``het``
+    (:func:`heterogeneity`) and, when given, ``cost`` (:func:`global_threshold_cost`)."""
     n_cams = len(table)
     rated = table[table["auc"].notna()].sort_values("auc")
     lines = [f"**Cameras analysed:** {n_cams} ({len(rated)} with both thefts and normal rows; "
@@ -318,6 +368,14 @@ def conclusion(table: pd.DataFrame, het: Heterogeneity, *, alpha: float = 0.05,
                  if np.isfinite(het.rate_chi2) else "no test possible")
     lines.append(f"**Theft rate** ranges from {100 * rates.min():.2f} % to "
                  f"{100 * rates.max():.2f} % ({rate_text}).")
+    if cost is not None:
+        saved = cost.global_fp - cost.per_camera_fp
+        lines.append(
+            f"**One global threshold** ({cost.global_threshold:.3g}) keeping {cost.recall:.0%} of "
+            f"the {cost.tp_before} alerted thefts leaves {cost.global_fp} of {cost.fp_before} "
+            f"false positives ({cost.global_tp_lost} thefts lost); per-camera thresholds losing "
+            f"{cost.per_camera_tp_lost} leave {cost.per_camera_fp}, i.e. {saved} fewer "
+            f"({100 * saved / max(cost.global_fp, 1):.0f} %).")
     if len(rated) >= 2:
         if het.permutation_p < alpha:
             lines.append("**So a single global threshold** would cut thefts on the weak cameras "
