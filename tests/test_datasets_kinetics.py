@@ -111,7 +111,11 @@ def test_sample_loader_names_every_clip_left_out(sample_folder: Path) -> None:
         "applauding-DDDDDDDDDDD-0-10.mp4"}
     assert report.pairs() == [(s.path, s.class_index) for s in report.samples]
     text = report.to_text()
-    assert "2 usable clips in 2 classes" in text and "flying carpet" in text
+    assert "2 usable clips in 2 classes" in text and "3 clips left out:" in text
+    assert "label 'flying carpet' is not a Kinetics-400 class\n" in text
+    tiny_clip(sample_folder / "air_drumming-AAAAAAAAAAA-30-40.mp4")
+    reason = load_kinetics_sample(sample_folder, progress=False).left_out()
+    assert reason["air_drumming-AAAAAAAAAAA-30-40.mp4"].endswith("(did you mean 'air drumming'?)")
 
 
 def test_annotation_join(sample_folder: Path) -> None:

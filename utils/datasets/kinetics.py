@@ -127,7 +127,10 @@ class KineticsReport:
         """{file: reason} for every clip of the folder that is not in ``samples``."""
         out = {name: "name not '{label}-{youtube_id}-{start}-{end}.mp4'"
                for name in self.unparsable}
-        out.update({name: f"unknown label {label!r}" for name, label in self.unknown_label.items()})
+        for name, label in self.unknown_label.items():
+            spaced = label.replace("_", " ")
+            hint = f" (did you mean {spaced!r}?)" if spaced in _shipped_classes() else ""
+            out[name] = f"label {label!r} is not a Kinetics-400 class{hint}"
         out.update(self.unreadable)
         out.update({name: "not in the annotation CSV" for name in self.not_in_annotations})
         return out
@@ -156,18 +159,14 @@ class KineticsReport:
         lines = [f"Kinetics sample {self.folder}: {len(self.samples)} usable clips in "
                  f"{len(self.counts())} classes"]
         lines += [f"  {label}: {n}" for label, n in self.counts().items()]
-        problems = [
-            ("file names not '{label}-{youtube_id}-{start}-{end}.mp4'",
-             {n: "" for n in self.unparsable}),
-            ("labels not among the 400 classes", self.unknown_label),
-            ("clips that cannot be read", self.unreadable),
-            ("clips absent from the annotation CSV", {n: "" for n in self.not_in_annotations}),
-            ("file label differs from the annotation label", self.label_mismatch),
-        ]
-        for title, items in problems:
-            if items:
-                lines.append(f"{len(items)} {title}:")
-                lines += [f"  {name}" + (f": {why}" if why else "") for name, why in items.items()]
+        left_out = self.left_out()
+        if left_out:
+            lines.append(f"{len(left_out)} clips left out:")
+            lines += [f"  {name}: {why}" for name, why in left_out.items()]
+        if self.label_mismatch:
+            lines.append(f"{len(self.label_mismatch)} clips labelled from the annotation CSV, "
+                         "not their file name:")
+            lines += [f"  {name}: {why}" for name, why in self.label_mismatch.items()]
         if self.not_downloaded:
             lines.append(f"{self.not_downloaded} annotation rows have no file in the folder")
         return "\n".join(lines)
