@@ -76,6 +76,8 @@ def test_normalize_per_channel_on_batches() -> None:
     x = torch.ones(2, 3, 4, 5, 5) * torch.tensor([0.5, 0.25, 1.0]).view(3, 1, 1, 1)
     y = vt.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5))
     assert y[:, 0].eq(0).all() and y[:, 1].eq(-1).all() and y[:, 2].eq(1).all()
+    z = vt.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5), inplace=True)
+    assert z is x and torch.equal(z, y)
 
 
 def test_random_crop_flip_is_seeded_and_consistent_across_frames() -> None:

@@ -228,7 +228,8 @@ def read_frames(
     if not picked:
         raise VideoDecodeError(path, "no decodable video frames")
     frames = np.empty((wanted.size, *picked[0].shape), dtype=np.uint8)
-    frames[order] = np.stack(picked)
+    for position, frame in zip(order, picked, strict=True):
+        frames[position] = frame
     return frames
 
 

@@ -142,7 +142,7 @@ class Preset:
             x = vt.random_crop_flip(x, self.train_crop or self.crop, gen).unsqueeze(0)
         else:
             x = vt.multi_crop(self._resize(x), self.crop, num_crops)
-        return vt.normalize(vt.to_float_cthw(x), self.mean, self.std)
+        return vt.normalize(vt.to_float_cthw(x), self.mean, self.std, inplace=True)
 
     def _resize(self, x: torch.Tensor) -> torch.Tensor:
         from utils.video import transforms as vt
@@ -290,4 +290,4 @@ def load_clip(
     frames = read_frames(path, times.ravel(), **preset.decode_size(train=train))
     frames = frames.reshape(num_clips, preset.num_frames, *frames.shape[1:])
     views = [preset.transform(clip, train=train, num_crops=num_crops, rng=gen) for clip in frames]
-    return torch.cat(views)
+    return views[0] if len(views) == 1 else torch.cat(views)

@@ -119,14 +119,16 @@ def multi_crop(x: torch.Tensor, size: int | Sequence[int], num_crops: int) -> to
     raise InputError(f"num_crops must be one of {CROP_COUNTS}, got {num_crops}")
 
 
-def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """(x - mean) / std per channel of a (..., C, T, H, W) float tensor (new tensor, computed as
-    x * (1 / std) + (-mean / std): two passes, no broadcast subtraction)."""
+def normalize(
+    x: torch.Tensor, mean: Sequence[float], std: Sequence[float], *, inplace: bool = False
+) -> torch.Tensor:
+    """(x - mean) / std per channel of a (..., C, T, H, W) float tensor, computed as
+    x * (1 / std) + (-mean / std); ``inplace`` saves allocating a second clip-sized tensor."""
     shape = (-1, 1, 1, 1)
     m = torch.as_tensor(mean, dtype=torch.float64).view(shape)
     s = torch.as_tensor(std, dtype=torch.float64).view(shape)
     scale, shift = (1 / s).to(x), (-m / s).to(x)
-    return (x * scale).add_(shift)
+    return (x.mul_(scale) if inplace else x * scale).add_(shift)
 
 
 def random_short_side_resize(
