@@ -6,14 +6,15 @@ from the first frame, so unusual and variable frame rates work: the frame shown 
 is the last frame whose timestamp is ``<= t``.
 
 Why PyAV, measured on this 2-core machine (320x240 30 fps H.264; ms per read of 32 frames x
-rate 2 from the middle / 8 segment centres, short side 256; one run, +-15 % noise): on short
-files PyAV is within ~25 % of OpenCV grab/retrieve (4 s: 54 / 62 vs cv2 44 / 52; 10 s: 107 / 144
-vs 83 / 177), but it gives exact timestamps (variable frame rates) and keyframe seeking, which wins
-on long files (60 s, window in the middle: 111 with a seek vs 488 decoding from the start, cv2
-355). Frame threading (thread_type="AUTO") was slower here (95 vs 51 ms on the 4 s clip; 460 vs
-440 at 1280x720), so only slice threading is used. Frames are converted to RGB at their native
-size with one swscale context per read, then resized with ``cv2.resize`` (8 vs 20 ms for 32
-frames with swscale's own bilinear scaler).
+rate 2 from the middle / 8 segment centres, short side 256; one run before the non-reference
+skipping below, +-15 % noise): on short files PyAV is within ~25 % of OpenCV grab/retrieve
+(4 s: 54 / 62 vs cv2 44 / 52; 10 s: 107 / 144 vs 83 / 177), but it gives exact timestamps
+(variable frame rates), keyframe seeking and decoder options, which win on long files (60 s,
+window in the middle: 111 with a seek vs 488 decoding from the start, cv2 355). Frame threading
+(thread_type="AUTO") was slower here (95 vs 51 ms on the 4 s clip; 460 vs 440 at 1280x720), so
+only slice threading is used. Frames are converted to RGB at their native size with one
+swscale context per read, then resized with ``cv2.resize`` (8 vs 20 ms for 32 frames with
+swscale's own bilinear scaler).
 """
 
 from __future__ import annotations
