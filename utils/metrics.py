@@ -268,6 +268,8 @@ class BootstrapCI:
                 "level": self.level, "n_boot": self.n_boot}
 
 
+BATCH_CELLS = 2_000_000  # resamples x rows held at once (a few float arrays of this size)
+
 _VECTORISED: dict[str, tuple[Callable[[Any, Any], float],
                              Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
     "roc_auc": (roc_auc, _auc_from_groups),
@@ -287,13 +289,13 @@ def stratified_counts(y_true: Any, n_boot: int, rng: np.random.Generator) -> np.
 
 
 def bootstrap_ci(y_true: Any, y_score: Any, metric: str | Callable[[Any, Any], float] = "roc_auc",
-                 *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
-                 chunk: int = 250) -> BootstrapCI:
+                 *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> BootstrapCI:
     """Percentile bootstrap CI of ``metric`` with class-stratified resampling (seeded).
 
-    ``metric`` is ``"roc_auc"`` or ``"average_precision"`` (all resamples computed at once, in
-    chunks of ``chunk`` resamples to bound memory) or any callable ``f(y_true, y_score) -> float``
-    (evaluated once per resample). NaN bounds when the metric itself is undefined.
+    ``metric`` is ``"roc_auc"`` or ``"average_precision"`` (resamples computed together, in
+    batches of about :data:`BATCH_CELLS` resample x row cells to bound memory) or any callable
+    ``f(y_true, y_score) -> float`` (evaluated once per resample; the same resamples as the
+    named metrics for the same seed). NaN bounds when the metric itself is undefined.
     """
     y, s = _labels_scores(y_true, y_score)
     if n_boot < 1:
@@ -312,6 +314,7 @@ def bootstrap_ci(y_true: Any, y_score: Any, metric: str | Callable[[Any, Any], f
         return BootstrapCI(float(estimate), np.nan, np.nan, level, n_boot)
     rng = np.random.default_rng(seed)
     stats = []
+    chunk = max(1, BATCH_CELLS // max(y.size, 1))
     for start in range(0, n_boot, chunk):
         counts = stratified_counts(y, min(chunk, n_boot - start), rng)
         if batch_fn is not None:
