@@ -134,7 +134,11 @@ def _pareto_points(codes: np.ndarray, p: np.ndarray, t: np.ndarray, n_groups: in
     """
     alert = p >= 0
     g, p, t = codes[alert], p[alert], t[alert]
-    order = np.lexsort((p, g))
+    # sort by (camera, probability): a value sort, then a stable (radix for <= 16-bit) camera sort;
+    # the order inside a run of equal values is irrelevant (cuts fall between distinct values)
+    order = np.argsort(p)
+    small = np.uint16 if n_groups <= 1 << 16 else np.int64
+    order = order[np.argsort(g[order].astype(small), kind="stable")]
     g, p, t = g[order], p[order], t[order]
     n_alerts = np.bincount(g, minlength=n_groups).astype(np.int64)
     starts = np.zeros(n_groups + 1, np.int64)
