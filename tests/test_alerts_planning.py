@@ -181,3 +181,6 @@ def test_plot_frontiers_draws_each_method() -> None:
     assert labels[:3] == ["exact frontier (all thresholds)", "exact", "greedy"]
     assert ax.lines[0].get_ydata().tolist() == frontier.tp_lost.tolist()
     assert "of 7" in ax.get_ylabel()
+    # lower panel: excess over the optimum (greedy overpays 2 thefts at 13 of 21 FP, see above)
+    excess = fig.axes[1]
+    assert [line.get_ydata().tolist() for line in excess.lines[:2]] == [[0, 0], [0, 2]]

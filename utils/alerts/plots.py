@@ -83,27 +83,47 @@ def plot_frontiers(frontier: Frontier | None = None,
                    reference_label: str = "published (50-point grid MILP, real data)",
                    ax: Axes | None = None) -> Figure:
     """TP lost against target FP reduction: the exact frontier as a staircase (no method can be
-    below it), each method's plans as markers, and optional reference numbers."""
-    fig, ax = _axes(ax, (7, 4.5))
+    below it), each method's plans as markers, and optional reference numbers.
+
+    With both a frontier and plans (and no ``ax``), a lower panel shows each method's excess TP
+    lost over the exact optimum, which the full-scale panel is too coarse to show.
+    """
+    if ax is None and frontier is not None and plans:
+        import matplotlib.pyplot as plt
+
+        fig, (ax, excess_ax) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
+                                            gridspec_kw={"height_ratios": [3, 1.3]})
+    else:
+        (fig, ax), excess_ax = _axes(ax, (7, 4.5)), None
     if frontier is not None:
         ax.step(100 * frontier.reduction(), frontier.tp_lost, where="pre", color="black", lw=1.2,
                 label="exact frontier (all thresholds)")
     markers = "os^Dvx"
     for (name, method_plans), marker in zip((plans or {}).items(), markers * 4, strict=False):
         x = [100 * p.target_fp_reduction for p in method_plans]
-        y = [p.tp_lost for p in method_plans]
-        ax.plot(x, y, marker=marker, ls=":", ms=6, mfc="none", label=name)
+        ax.plot(x, [p.tp_lost for p in method_plans], marker=marker, ls="none", ms=7, mfc="none",
+                label=name)
+        if excess_ax is not None and frontier is not None:
+            excess = [p.tp_lost - frontier.min_tp_lost(p.fp_needed) for p in method_plans]
+            excess_ax.plot(x, excess, marker=marker, ls=":", ms=6, mfc="none", label=name)
     if reference:
         ref = sorted(reference.items())
         ax.plot([100 * k for k, _ in ref], [v for _, v in ref], "k*", ms=9, label=reference_label)
     tp_before = frontier.tp_before if frontier is not None else _tp_before(plans)
-    ax.set_xlabel("target FP reduction (%)")
     ax.set_ylabel(f"TP lost (of {tp_before})" if tp_before is not None else "TP lost")
     ax.set_xlim(0, 100)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Per-camera thresholds: thefts lost to remove a share of false positives")
+    bottom = ax
+    if excess_ax is not None:
+        excess_ax.axhline(0, color="black", lw=1)
+        excess_ax.set_ylabel("TP lost above exact")
+        excess_ax.grid(alpha=0.3)
+        bottom = excess_ax
+        fig.tight_layout()
+    bottom.set_xlabel("target FP reduction (%)")
     return fig
 
 
