@@ -443,7 +443,8 @@ def plan_thresholds(curves: Sequence[CameraCurve], target_fp_reduction: float,
     """Per-camera thresholds removing at least ``ceil(F x baseline FP)`` false positives.
 
     ``kw`` goes to the method: ``progress`` (exact, exhaustive), ``candidates`` (milp,
-    exhaustive), ``time_limit`` (milp), ``limit`` (exhaustive).
+    exhaustive), ``time_limit`` and ``presolve`` (milp), ``limit`` and ``chunk`` (exhaustive).
+    To plan several targets, build :func:`exact_frontier` once and call its ``plans``.
     """
     if method not in METHODS:
         raise InputError(f"unknown planning method {method!r}; choose one of {METHODS}")
