@@ -179,7 +179,7 @@ def test_plot_frontiers_draws_each_method() -> None:
     ax = fig.axes[0]
     labels = [line.get_label() for line in ax.lines]
     assert labels[:3] == ["exact frontier (all thresholds)", "exact", "greedy"]
-    assert ax.lines[0].get_ydata().tolist() == frontier.tp_lost.tolist()
+    assert ax.lines[0].get_ydata().tolist() == [0, *frontier.tp_lost.tolist()]
     assert "of 7" in ax.get_ylabel()
     # lower panel: excess over the optimum (greedy overpays 2 thefts at 13 of 21 FP, see above)
     excess = fig.axes[1]

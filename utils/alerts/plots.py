@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -96,8 +98,9 @@ def plot_frontiers(frontier: Frontier | None = None,
     else:
         (fig, ax), excess_ax = _axes(ax, (7, 4.5)), None
     if frontier is not None:
-        ax.step(100 * frontier.reduction(), frontier.tp_lost, where="pre", color="black", lw=1.2,
-                label="exact frontier (all thresholds)")
+        # from the origin: below the first point's reduction, no theft needs to be lost either
+        ax.step(np.r_[0.0, 100 * frontier.reduction()], np.r_[0, frontier.tp_lost], where="pre",
+                color="black", lw=1.2, label="exact frontier (all thresholds)")
     markers = "os^Dvx"
     for (name, method_plans), marker in zip((plans or {}).items(), markers * 4, strict=False):
         x = [100 * p.target_fp_reduction for p in method_plans]
