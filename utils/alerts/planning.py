@@ -336,14 +336,16 @@ def _undominated(cuts: Cuts) -> Cuts:
 def exhaustive_cost(candidates: Sequence[Cuts | CameraCurve], *,
                     seconds_per_combination: float) -> dict[str, float | int]:
     """How many combinations brute force would visit, and how long that would take."""
+    if not seconds_per_combination > 0:
+        raise InputError(f"seconds_per_combination must be > 0, got {seconds_per_combination}")
     sizes = [len(c.tp_lost) for c in candidates]
-    combinations = math.prod(sizes)
     log10 = sum(math.log10(s) for s in sizes)
-    seconds = 10.0 ** (log10 + math.log10(seconds_per_combination))
-    return {"cameras": len(sizes), "combinations": combinations,
+    log10_seconds = log10 + math.log10(seconds_per_combination)
+    log10_years = log10_seconds - math.log10(365.25 * 24 * 3600)
+    return {"cameras": len(sizes), "combinations": math.prod(sizes),
             "log10_combinations": log10, "seconds_per_combination": seconds_per_combination,
-            "log10_seconds": math.log10(seconds) if seconds > 0 else -math.inf,
-            "years": seconds / (365.25 * 24 * 3600)}
+            "log10_seconds": log10_seconds,
+            "years": 10.0**log10_years if log10_years < 300 else math.inf}
 
 
 def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
