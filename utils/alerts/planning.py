@@ -253,7 +253,7 @@ def greedy(curves: Sequence[CameraCurve], target_fp_reduction: float) -> Plan:
     """Take hull steps in decreasing FP-per-TP order until the target is met, the last step
     replaced by the cheapest single move of any camera that meets it.
 
-    Free steps (FP removed at zero TP cost) come first. Optimal when the target falls on a
+    Free removals (normals below every theft) are taken first. Optimal when the target falls on a
     step boundary; otherwise it can overpay by at most the last step's TP cost."""
     curves = _check_curves(curves)
     fp_before, _ = _totals(curves)
