@@ -24,20 +24,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from utils.alerts.curves import REQUIRED_COLUMNS, CameraCurve, camera_curves
 from utils.errors import InputError
-from utils.metrics import bootstrap_ci
+from utils.metrics import bootstrap_ci, threshold_sweep
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from utils.alerts.curves import CameraCurve
-
 RECALL_TARGETS: tuple[float, ...] = (0.5, 0.8, 0.9)
-REQUIRED = ("store", "camera", "probability", "is_theft")
 
 
 def _check(clean: pd.DataFrame) -> None:
-    missing = [c for c in REQUIRED if c not in clean.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in clean.columns]
     if missing:
         raise InputError(f"the alerts frame lacks column(s) {missing}; pass the clean frame of "
                          "utils.alerts.validate.load_alerts")
@@ -67,8 +65,6 @@ def camera_table(clean: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, min_
     i-th camera), #FP paid for each recall in ``recalls``, and flags: ``no_theft`` (AUC
     undefined) and ``few_thefts`` (fewer than ``min_thefts``: wide CIs, weak conclusions)."""
     from tqdm.auto import tqdm
-
-    from utils.alerts.curves import camera_curves
 
     _check(clean)
     curves = {c.key: c for c in camera_curves(clean)}
@@ -126,9 +122,7 @@ class GlobalThresholdCost:
 def global_threshold_cost(clean: pd.DataFrame, recall: float = 0.8) -> GlobalThresholdCost:
     """The false positives a single global threshold leaves at ``recall``, and those left by
     per-camera thresholds (exact frontier) for the same number of thefts lost or fewer."""
-    from utils.alerts.curves import camera_curves
     from utils.alerts.planning import exact_frontier
-    from utils.metrics import threshold_sweep
 
     _check(clean)
     if not 0 < recall <= 1:
