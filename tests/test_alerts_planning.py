@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from utils.alerts.planning import (
     grid_thresholds,
     milp,
     plan_thresholds,
+    small_instance,
 )
 from utils.errors import InputError
 
@@ -187,3 +189,21 @@ def test_plot_frontiers_draws_each_method() -> None:
     # lower panel: excess over the optimum (greedy overpays 2 thefts at 13 of 21 FP, see above)
     excess = fig.axes[1]
     assert [line.get_ydata().tolist() for line in excess.lines[:2]] == [[0, 0], [0, 2]]
+
+
+def test_small_instance_keeps_the_first_cameras_with_a_theft() -> None:
+    # s0: 5 thefts, 20 normals; s1: only a theft below 0 (not alerted); s2: 1 theft, 3 normals;
+    # s3: thefts, but after the two cameras asked for.
+    rows = ([("s0", 0.9, True)] * 5 + [("s0", 0.1 * (i % 9), False) for i in range(20)]
+            + [("s1", -0.5, True), ("s1", 0.4, False)]
+            + [("s2", 0.7, True)] + [("s2", 0.2, False)] * 3 + [("s2", -0.1, False)]
+            + [("s3", 0.8, True), ("s3", 0.3, False)])
+    clean = pd.DataFrame(rows, columns=["store", "probability", "is_theft"]).assign(camera="1")
+    small = small_instance(clean, cameras=2, alerts=9, seed=0)
+    counts = small.groupby(["store", "is_theft"]).size().to_dict()
+    # 9 alerts: 3 thefts and 6 normals per camera, or all a camera has; never p < 0.
+    assert counts == {("s0", False): 6, ("s0", True): 3, ("s2", False): 3, ("s2", True): 1}
+    assert (small["probability"] >= 0).all()
+    assert small.equals(clean.loc[small.index])  # rows of clean, unchanged
+    assert small.equals(small_instance(clean, cameras=2, alerts=9, seed=0))
+    assert not small.index.equals(small_instance(clean, cameras=2, alerts=9, seed=1).index)

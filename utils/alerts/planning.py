@@ -18,12 +18,15 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from utils.alerts.curves import CameraCurve, Cuts
 from utils.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHODS = ("exact", "greedy", "milp", "exhaustive")
 EXHAUSTIVE_LIMIT = 2_000_000
@@ -346,6 +349,24 @@ def exhaustive_cost(candidates: Sequence[Cuts | CameraCurve], *,
             "log10_combinations": log10, "seconds_per_combination": seconds_per_combination,
             "log10_seconds": log10_seconds,
             "years": 10.0**log10_years if log10_years < 300 else math.inf}
+
+
+def small_instance(clean: pd.DataFrame, *, cameras: int = 4, alerts: int = 10,
+                   seed: int = 0) -> pd.DataFrame:
+    """Rows of a sub-instance small enough for :func:`exhaustive`: the first ``cameras`` cameras
+    (in (store, camera) order) with an alerted theft, and per camera up to ``alerts`` alerts
+    drawn at random (seeded), a third of them thefts so that muting a camera has a price."""
+    import pandas as pd
+
+    alerted = clean[clean["probability"] >= 0]
+    has_theft = alerted.groupby(["store", "camera"], sort=True, observed=True)["is_theft"].any()
+    keys = list(has_theft[has_theft].index[:cameras])
+    chosen = alerted[alerted.set_index(["store", "camera"]).index.isin(keys)]
+    shuffled = chosen.sample(frac=1.0, random_state=seed)
+    n_thefts = max(1, alerts // 3)
+    return pd.concat([
+        shuffled[shuffled["is_theft"]].groupby(["store", "camera"]).head(n_thefts),
+        shuffled[~shuffled["is_theft"]].groupby(["store", "camera"]).head(alerts - n_thefts)])
 
 
 def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
