@@ -159,6 +159,7 @@ def test_exhaustive_refuses_and_estimates() -> None:
     assert cost["log10_combinations"] == pytest.approx(np.log10(243))
     assert cost["log10_seconds"] == pytest.approx(np.log10(243e-6))
     assert cost["years"] == pytest.approx(243e-6 / (365.25 * 24 * 3600))
+    assert cost["log10_years"] == pytest.approx(np.log10(cost["years"]))
     with pytest.raises(InputError, match="seconds_per_combination"):
         exhaustive_cost(curves, seconds_per_combination=0.0)
 

@@ -347,7 +347,7 @@ def exhaustive_cost(candidates: Sequence[Cuts | CameraCurve], *,
     log10_years = log10_seconds - math.log10(365.25 * 24 * 3600)
     return {"cameras": len(sizes), "combinations": math.prod(sizes),
             "log10_combinations": log10, "seconds_per_combination": seconds_per_combination,
-            "log10_seconds": log10_seconds,
+            "log10_seconds": log10_seconds, "log10_years": log10_years,
             "years": 10.0**log10_years if log10_years < 300 else math.inf}
 
 
