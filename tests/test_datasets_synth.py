@@ -121,3 +121,17 @@ def test_data_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         synth.choose_dcsass("real")
     (tmp_path / "dcsass").mkdir()
     assert synth.choose_dcsass("auto") == DataChoice(tmp_path / "dcsass", synthetic=False)
+
+
+def test_kinetics_data_switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synth, "SYNTHETIC_DIR", tmp_path / "synthetic")
+    monkeypatch.setattr(synth, "KINETICS_SAMPLE_DIR", tmp_path / "kinetics_sample")
+    choice = synth.choose_kinetics_sample("auto", classes=2, clips_per_class=1, size=SMALL,
+                                          progress=False)
+    assert choice.synthetic and choice.path == tmp_path / "synthetic" / "kinetics_sample"
+    assert len(load_kinetics_sample(choice.path, progress=False).samples) == 2
+    with pytest.raises(InputError, match="DATA='real'"):
+        synth.choose_kinetics_sample("real")
+    (tmp_path / "kinetics_sample").mkdir()
+    assert synth.choose_kinetics_sample("auto") == DataChoice(tmp_path / "kinetics_sample",
+                                                              synthetic=False)
