@@ -158,15 +158,15 @@ class DcsassReport:
         }
 
     def to_text(self) -> str:
-        labels = self.per_label()
+        labels, videos = self.per_label(), self.per_video()
         lines = [
             f"DCSASS {self.category}: {self.root.note}",
             f"{len(self.clips)} readable labelled clips: {labels[1]} positive (label 1), "
-            f"{labels[0]} negative, from {len(self.per_video())} source videos",
+            f"{labels[0]} negative, from {len(videos)} source videos",
         ]
         lines += [
             f"  {video}: {row['clips']} clips, {row['positives']} positive"
-            for video, row in self.per_video().items()
+            for video, row in videos.items()
         ]
         if self.malformed:
             lines.append(f"{len(self.malformed)} malformed label rows:")
