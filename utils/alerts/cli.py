@@ -54,10 +54,14 @@ def run_actionlab(*args: str | Path) -> str:
     return done.stdout
 
 
-def _add_source(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--source", required=required, metavar="SRC", help=SOURCE_HELP)
+def _add_table(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", default="alerts",
                         help="table to read when SRC is an SQL URL (default: alerts)")
+
+
+def _add_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, metavar="SRC", help=SOURCE_HELP)
+    _add_table(parser)
 
 
 # ---------------------------------------------------------------------------------- handlers
@@ -219,8 +223,7 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     given.add_argument("--source", metavar="SRC", help=SOURCE_HELP)
     given.add_argument("--curves", metavar="DIR",
                        help="folder of per-camera summaries (*.json) from `alerts curve`")
-    plan.add_argument("--table", default="alerts",
-                      help="table to read when SRC is an SQL URL (default: alerts)")
+    _add_table(plan)
     plan.add_argument("--target-fp-reduction", required=True, type=float, metavar="F",
                       help="share of false positives to remove, in (0, 1], e.g. 0.3")
     plan.add_argument("--method", default="exact", choices=METHOD_CHOICES,
