@@ -27,7 +27,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from utils.datamode import DataChoice, choose_data
-from utils.datasets.dcsass import CATEGORIES, COPY_NAME, DCSASS_DIR, SECOND_COPY, source_video
+from utils.datasets.dcsass import (
+    CATEGORIES,
+    COPY_NAME,
+    DCSASS_DIR,
+    SECOND_COPY,
+    clip_path,
+    source_video,
+)
 from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, kinetics_classes
 from utils.errors import InputError
 from utils.io import write_json
@@ -286,9 +293,9 @@ def write_synthetic_dcsass(
     (root / "Labels" / f"{category}.csv").write_text("\n".join(lines) + "\n")
     scenes = {v: _scene(size, np.random.default_rng([seed, i])) for i, v in enumerate(video_names)}
     for i, (name, label) in enumerate(tqdm(rows, desc="synthetic DCSASS", disable=not progress)):
-        video = source_video(name)
-        frames = _shop_clip(scenes[video], label, size, np.random.default_rng([seed, 1000, i]))
-        write_video(root / category / f"{video}.mp4" / f"{name}.mp4", frames, size.fps)
+        frames = _shop_clip(scenes[source_video(name)], label, size,
+                            np.random.default_rng([seed, 1000, i]))
+        write_video(clip_path(root, category, name), frames, size.fps)
     if both_copies:
         shutil.copytree(root, out / SECOND_COPY)
     write_json(params, out / MARKER)
