@@ -200,8 +200,8 @@ def _torchvision(
     fps: float,
     resize: int | tuple[int, int],
     crop: int,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
+    mean: tuple[float, float, float] = TORCHVISION_VIDEO_MEAN,
+    std: tuple[float, float, float] = TORCHVISION_VIDEO_STD,
 ) -> Preset:
     return Preset(
         name=name,
@@ -240,18 +240,10 @@ PRESETS: dict[str, Preset] = {
         _pytorchvideo("x3d_m", 16, 5, 256, (256, 320), 224, "single pathway"),
         _segments("tsn_r50", _FRAME_MAJOR),
         _segments("tsm_r50", _FRAME_MAJOR + "; the temporal shift needs exactly 8 frames"),
-        _torchvision(
-            "r2plus1d_18", 16, 15.0, (128, 171), 112, TORCHVISION_VIDEO_MEAN, TORCHVISION_VIDEO_STD
-        ),
-        _torchvision(
-            "r3d_18", 16, 15.0, (128, 171), 112, TORCHVISION_VIDEO_MEAN, TORCHVISION_VIDEO_STD
-        ),
-        _torchvision(
-            "mc3_18", 16, 15.0, (128, 171), 112, TORCHVISION_VIDEO_MEAN, TORCHVISION_VIDEO_STD
-        ),
-        _torchvision(
-            "s3d", 128, 15.0, (256, 256), 224, TORCHVISION_VIDEO_MEAN, TORCHVISION_VIDEO_STD
-        ),
+        _torchvision("r2plus1d_18", 16, 15.0, (128, 171), 112),
+        _torchvision("r3d_18", 16, 15.0, (128, 171), 112),
+        _torchvision("mc3_18", 16, 15.0, (128, 171), 112),
+        _torchvision("s3d", 128, 15.0, (256, 256), 224),
         _torchvision("mvit_v2_s", 16, 7.5, 256, 224, KINETICS_MEAN, KINETICS_STD),
     )
 }
