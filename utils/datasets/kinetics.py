@@ -156,9 +156,10 @@ class KineticsReport:
         }
 
     def to_text(self) -> str:
+        counts = self.counts()
         lines = [f"Kinetics sample {self.folder}: {len(self.samples)} usable clips in "
-                 f"{len(self.counts())} classes"]
-        lines += [f"  {label}: {n}" for label, n in self.counts().items()]
+                 f"{len(counts)} classes"]
+        lines += [f"  {label}: {n}" for label, n in counts.items()]
         left_out = self.left_out()
         if left_out:
             lines.append(f"{len(left_out)} clips left out:")
