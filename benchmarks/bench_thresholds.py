@@ -33,6 +33,7 @@ from utils.alerts.curves import (
     grouped_curves,
     grouped_cuts,
 )
+from utils.errors import InputError
 from utils.io import to_jsonable
 
 BASELINE = "scipy.optimize.milp (HiGHS) on a 50-point threshold grid, one solve per target"
@@ -89,7 +90,7 @@ def measure(curves_fn: Callable[[], list[CameraCurve]], grid_fn: Callable[[], li
                                                              time_limit=milp_time_limit))
             milp[f"{t:g}"] = {"seconds": seconds, "tp_lost": plan.tp_lost,
                               "proven_optimal": plan.proven_optimal}
-        except (planning.InputError, RuntimeError) as err:
+        except (InputError, RuntimeError) as err:
             milp[f"{t:g}"] = {"seconds": None, "tp_lost": None, "error": str(err)}
     solved = sorted(m["seconds"] for m in milp.values() if m["seconds"] is not None)
     exact_total = t_curves + t_frontier + t_plans
