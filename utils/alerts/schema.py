@@ -24,10 +24,10 @@ THEFT_LABELS: frozenset[str] = frozenset(
 COLUMNS: tuple[str, ...] = ("store", "video_name", "label", "probability")
 
 
-
 def check_columns(columns: Iterable[str], where: str) -> None:
     """Raise :class:`InputError` naming ``where`` when a required column is absent."""
-    missing = [c for c in COLUMNS if c not in set(columns)]
+    present = set(columns)
+    missing = [c for c in COLUMNS if c not in present]
     if missing:
         raise InputError(f"{where}: missing column(s) {', '.join(missing)} "
                          f"(expected {', '.join(COLUMNS)})")
