@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from utils.alerts.cli import curve_stem, run_actionlab
+from utils.alerts.cli import METHOD_CHOICES, curve_stem, run_actionlab
 from utils.alerts.curves import camera_curves
-from utils.alerts.planning import plan_thresholds
+from utils.alerts.planning import METHODS, plan_thresholds
 from utils.alerts.schema import parse_video_names
 from utils.alerts.sources import read_alerts
 from utils.alerts.synth import write_synthetic_alerts
@@ -194,3 +194,8 @@ def test_report_command_writes_the_report(sources: dict[str, str], clean: pd.Dat
     assert {k: summary["settings"][k] for k in ("seed", "n_boot", "n_perm")} == {
         "seed": 3, "n_boot": 20, "n_perm": 20}
     assert f"report written to {tmp_path / 'report'}" in capsys.readouterr().out
+
+
+def test_method_choices_are_the_planner_methods() -> None:
+    # Spelled out in the CLI so that `actionlab --help` does not import numpy and pandas.
+    assert METHOD_CHOICES == METHODS
