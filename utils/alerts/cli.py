@@ -88,12 +88,10 @@ def _curve(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from utils.alerts.curves import camera_curve
-    from utils.alerts.plots import plot_camera_curve
+    from utils.alerts.report import write_camera_files
     from utils.alerts.validate import load_alerts
-    from utils.io import save_figure, write_json
 
     clean, report = load_alerts(args.source, table=args.table, store=args.store,
                                 camera=args.camera)
@@ -102,16 +100,11 @@ def _curve(args: argparse.Namespace) -> int:
                          f"{args.camera!r} ({report.rows} read, {report.excluded} excluded)")
     curve = camera_curve(clean["probability"], clean["is_theft"], store=args.store,
                          camera=args.camera)
-    out = Path(args.out)
-    stem = curve_stem(args.store, args.camera)
-    fig = plot_camera_curve(curve)
-    save_figure(fig, out / f"{stem}.png")
-    plt.close(fig)
-    # The curve summary, plus what was read and excluded for this camera (ignored by from_dict).
-    write_json({**curve.to_dict(), "validation": report.to_dict()}, out / f"{stem}.json")
+    # The curve summary, plus what was read and excluded for this camera.
+    image = write_camera_files(curve, args.out, {"validation": report.to_dict()})
     print(f"{args.store}/{args.camera}: {report.rows} rows read, {report.excluded} excluded, "
           f"{curve.tp_before} thefts, {curve.fp_before} false positives, "
-          f"{len(curve.tp_lost)} Pareto points -> {out / stem}.png/.json")
+          f"{len(curve.tp_lost)} Pareto points -> {image} and its .json")
     return 0
 
 

@@ -58,23 +58,27 @@ def _auc_summary(table: pd.DataFrame) -> dict[str, Any]:
     return {"min": rated.iloc[0][pick].to_dict(), "max": rated.iloc[-1][pick].to_dict()}
 
 
-def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
-                        progress: bool = True) -> list[Path]:
-    """Q1 files: per camera, its #FP = f(recall) image and its curve as JSON, named as by
-    ``actionlab alerts curve`` so ``alerts plan --curves`` reads the folder. Returns the images."""
-    from tqdm.auto import tqdm
-
+def write_camera_files(curve: CameraCurve, out_dir: str | Path,
+                       extra: dict[str, Any] | None = None) -> Path:
+    """One camera's #FP = f(recall) image and curve JSON (plus ``extra`` keys, which
+    ``CameraCurve.from_dict`` ignores), named so ``alerts plan --curves`` reads the folder.
+    Returns the image path."""
     from utils.alerts.cli import curve_stem
     from utils.alerts.plots import plot_camera_curve
 
-    out = Path(out_dir)
-    images = []
-    for curve in tqdm(curves, desc="camera curves", unit="camera", disable=not progress):
-        slug = curve_stem(curve.store, curve.camera)
-        _save(plot_camera_curve(curve), out / f"{slug}.png")
-        write_json(curve.to_dict(), out / f"{slug}.json")
-        images.append(out / f"{slug}.png")
-    return images
+    stem = Path(out_dir) / curve_stem(curve.store, curve.camera)
+    _save(plot_camera_curve(curve), stem.with_name(f"{stem.name}.png"))
+    write_json({**curve.to_dict(), **(extra or {})}, stem.with_name(f"{stem.name}.json"))
+    return stem.with_name(f"{stem.name}.png")
+
+
+def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
+                        progress: bool = True) -> list[Path]:
+    """Q1 files for every camera (see :func:`write_camera_files`). Returns the images."""
+    from tqdm.auto import tqdm
+
+    return [write_camera_files(curve, out_dir)
+            for curve in tqdm(curves, desc="camera curves", unit="camera", disable=not progress)]
 
 
 def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alerts",
