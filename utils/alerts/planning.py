@@ -180,10 +180,10 @@ class _DP:
         self.block = max(1, math.isqrt(len(active)))
         self.checkpoints: list[np.ndarray] = []
         dp = np.zeros(1, self.dtype)
-        from tqdm.auto import tqdm
+        from utils.alerts.progress import progress_bar
 
-        for n, idx in enumerate(tqdm(range(len(active)), desc="exact frontier", unit="camera",
-                                     disable=not progress, delay=1)):
+        for n, idx in enumerate(progress_bar(range(len(active)), desc="exact frontier",
+                                             unit="camera", disable=not progress, delay=1)):
             if n % self.block == 0:
                 self.checkpoints.append(dp)
             dp = self._step(dp, idx)
@@ -375,7 +375,7 @@ def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
     """Visit every combination of one candidate per camera (default: the Pareto points; pass
     :func:`utils.alerts.curves.camera_cuts` output for every distinct threshold). Refuses with
     InputError above ``limit`` combinations. Ties: more FP removed, then the first combination."""
-    from tqdm.auto import tqdm
+    from utils.alerts.progress import progress_bar
 
     curves = _check_curves(curves)
     options = _options(curves, candidates)
@@ -388,7 +388,7 @@ def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
     radices = np.array([len(o) for o in options], np.int64)
     best: tuple[int, int, int] | None = None  # (TP lost, -FP removed, combination)
     top = 0
-    for start in tqdm(range(0, total, chunk), desc="exhaustive", unit="chunk",
+    for start in progress_bar(range(0, total, chunk), desc="exhaustive", unit="chunk",
                       disable=not progress, delay=1):
         rest = np.arange(start, min(start + chunk, total), dtype=np.int64)
         tp = np.zeros(len(rest), np.int64)

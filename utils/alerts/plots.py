@@ -136,3 +136,12 @@ def _tp_before(plans: Mapping[str, Sequence[Plan]] | None) -> Any:
             return p.tp_before
     return None
 
+
+
+def mark_synthetic(fig: Figure, synthetic: bool = True) -> Figure:
+    """Write "SYNTHETIC DATA" across ``fig`` (when ``synthetic``), so a figure saved or copied
+    out of a notebook still says that its numbers are not findings."""
+    if synthetic:
+        fig.text(0.5, 0.5, "SYNTHETIC DATA", fontsize=28, color="tab:red", alpha=0.25,
+                 rotation=25, ha="center", va="center", zorder=10)
+    return fig

@@ -75,10 +75,11 @@ def write_camera_files(curve: CameraCurve, out_dir: str | Path,
 def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
                         progress: bool = True) -> list[Path]:
     """Q1 files for every camera (see :func:`write_camera_files`). Returns the images."""
-    from tqdm.auto import tqdm
+    from utils.alerts.progress import progress_bar
 
     return [write_camera_files(curve, out_dir)
-            for curve in tqdm(curves, desc="camera curves", unit="camera", disable=not progress)]
+            for curve in progress_bar(curves, desc="camera curves", unit="camera",
+                                      disable=not progress)]
 
 
 def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alerts",

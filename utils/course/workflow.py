@@ -1,0 +1,215 @@
+"""Release student versions of the lab notebooks and autograde submissions, with nbgrader itself.
+
+A release folder holds an nbgrader course directory built from the repository's notebooks (one
+assignment per lab folder, e.g. ``lab3_thresholds``)::
+
+    OUT/course/nbgrader_config.py           so that the `nbgrader` command works there too
+    OUT/course/source/<lab>/<nb>.ipynb      the instructor versions (solutions, hidden tests)
+    OUT/course/release/<lab>/<nb>.ipynb     nbgrader's student versions
+    OUT/course/gradebook.db                 the grade cells and their points (autograde needs it)
+    OUT/student/<lab>/<nb>.ipynb            the student versions, to hand out
+    OUT/instructor/<lab>/<nb>.ipynb         the instructor versions, to keep
+
+Grading copies ``SUBMISSIONS/<student>/<lab>/<nb>.ipynb`` into the course's ``submitted`` folder,
+runs ``nbgrader autograde`` (which re-executes each notebook with the original test cells
+restored) and reads the points of every grade cell from the gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from utils.errors import InputError
+from utils.io import atomic_path
+from utils.labs import discover
+from utils.paths import REPO_ROOT
+
+COURSE_ID = "actionlab"
+CONFIG_NAME = "nbgrader_config.py"
+
+
+@dataclass(frozen=True)
+class Release:
+    out: Path
+    course: Path
+    student: list[Path]  # student versions, in course order
+    instructor: list[Path]
+
+
+def select_notebooks(labs: Sequence[str] | None = None, root: Path = REPO_ROOT) -> list[Path]:
+    """The lab notebooks of the folders named in ``labs`` (all labs when None)."""
+    notebooks = discover(root)
+    if not labs:
+        return notebooks
+    known = sorted({nb.parent.name for nb in notebooks})
+    unknown = [lab for lab in labs if lab not in known]
+    if unknown:
+        raise InputError(f"--labs: unknown lab folder(s) {unknown}; the labs are {known}")
+    return [nb for nb in notebooks if nb.parent.name in labs]
+
+
+def config_text(course: Path, timeout: int) -> str:
+    """The ``nbgrader_config.py`` of a course directory."""
+    return (f"# Written by `actionlab course release`; nbgrader reads it from this folder.\n"
+            f"c = get_config()  # noqa: F821\n"
+            f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+            f"c.CourseDirectory.root = {str(course)!r}\n"
+            f"c.Execute.timeout = {int(timeout)}\n")
+
+
+def _api(course: Path, timeout: int) -> Any:
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.course_id = COURSE_ID
+    config.CourseDirectory.root = str(course)
+    config.Execute.timeout = int(timeout)
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def _check(result: dict[str, Any], what: str) -> None:
+    if not result.get("success"):
+        detail = (result.get("error") or result.get("log") or "no message").strip()
+        raise InputError(f"nbgrader {what} failed: {detail.splitlines()[-1] if detail else ''}\n"
+                         f"{detail}")
+
+
+def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800,
+            root: Path = REPO_ROOT) -> Release:
+    """Student and instructor versions of the selected labs' notebooks, through nbgrader's
+    ``generate_assignment`` (solutions replaced by ``raise NotImplementedError()``, hidden tests
+    removed, test cells locked)."""
+    notebooks = select_notebooks(labs, root)
+    if not notebooks:
+        raise InputError(f"no lab notebook (lab*/*.ipynb) found under {root}")
+    out = Path(out).resolve()
+    course = out / "course"
+    if course.exists():  # a release is rebuilt from scratch: stale notebooks or grades mislead
+        shutil.rmtree(course)
+    for nb in notebooks:
+        target = course / "source" / nb.parent.name / nb.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(nb, target)
+    (course / CONFIG_NAME).write_text(config_text(course, timeout))
+    api = _api(course, timeout)
+    student, instructor = [], []
+    for lab in sorted({nb.parent.name for nb in notebooks}):
+        _check(api.generate_assignment(lab, force=True, create=True), f"generate_assignment {lab}")
+    for nb in notebooks:
+        lab = nb.parent.name
+        for kind, src, bucket in (("student", course / "release", student),
+                                  ("instructor", course / "source", instructor)):
+            target = out / kind / lab / nb.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / lab / nb.name, target)
+            bucket.append(target)
+    return Release(out, course, student, instructor)
+
+
+@contextmanager
+def _repo_on_pythonpath() -> Iterator[None]:
+    """Kernels started by nbgrader import ``utils`` from this checkout."""
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), old) if p)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+
+
+def submissions(folder: Path, course: Path) -> dict[tuple[str, str], list[Path]]:
+    """``{(student, lab): [notebooks]}`` found as ``folder/<student>/<lab>/<nb>.ipynb``; any
+    notebook that is not one of the released ones is an error, named."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"SUBMISSIONS_DIR {folder} is not a folder")
+    released = {(p.parent.name, p.name) for p in (course / "source").glob("*/*.ipynb")}
+    found: dict[tuple[str, str], list[Path]] = {}
+    stray = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        rel = path.relative_to(folder)
+        if len(rel.parts) != 3 or (rel.parts[1], rel.parts[2]) not in released:
+            stray.append(str(rel))
+            continue
+        found.setdefault((rel.parts[0], rel.parts[1]), []).append(path)
+    if stray:
+        raise InputError(f"{folder}: not <student>/<lab>/<released notebook>.ipynb: {stray[:5]}"
+                         + (f" and {len(stray) - 5} more" if len(stray) > 5 else ""))
+    if not found:
+        raise InputError(f"{folder}: no submission found (expected <student>/<lab>/<nb>.ipynb)")
+    return found
+
+
+def _scores(course: Path, student: str, lab: str) -> list[dict[str, Any]]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows = []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for notebook in sorted(gb.find_assignment(lab).notebooks, key=lambda n: n.name):
+            row: dict[str, Any] = {"student": student, "lab": lab,
+                                   "notebook": f"{notebook.name}.ipynb"}
+            try:
+                submitted = gb.find_submission_notebook(notebook.name, lab, student)
+            except MissingEntry:
+                rows.append(row | {"status": "missing"})
+                continue
+            grades = sorted(submitted.grades, key=lambda g: g.name)
+            row |= {"status": "graded", "score": float(submitted.score),
+                    "max_score": float(submitted.max_score)}
+            row |= {g.name: float(g.score or 0.0) for g in grades}
+            rows.append(row)
+    return rows
+
+
+def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
+          timeout: int = 1800) -> pd.DataFrame:
+    """Autograde every submission and write one row per student and notebook: status, total
+    score, maximum, and the points of each grade cell (columns named by grade_id).
+
+    ``release_dir`` is the folder written by :func:`release`; without it the repository's
+    notebooks are released again into a temporary folder (they must be the versions handed out).
+    """
+    with tempfile.TemporaryDirectory(prefix="actionlab-course-") as tmp:
+        if release_dir is None:
+            course = release(Path(tmp), timeout=timeout).course
+        else:
+            course = Path(release_dir).resolve() / "course"
+            if not (course / "gradebook.db").exists():
+                raise InputError(f"--release {release_dir}: no course/gradebook.db; pass the "
+                                 "folder written by `actionlab course release`")
+        found = submissions(Path(submitted), course)
+        api = _api(course, timeout)
+        rows = []
+        for (student, lab), notebooks in sorted(found.items()):
+            target = course / "submitted" / student / lab
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            for nb in notebooks:
+                shutil.copy2(nb, target / nb.name)
+            with _repo_on_pythonpath():
+                _check(api.autograde(lab, student, force=True, create=True),
+                       f"autograde {student}/{lab}")
+            rows += _scores(course, student, lab)
+    head = ["student", "lab", "notebook", "status", "score", "max_score"]
+    frame = pd.DataFrame(rows)
+    frame = frame.reindex(columns=head + sorted(c for c in frame.columns if c not in head))
+    with atomic_path(out_csv) as tmp_csv:
+        frame.to_csv(tmp_csv, index=False)
+    return frame
