@@ -144,7 +144,11 @@ def _plan(args: argparse.Namespace) -> int:
         curves = camera_curves(clean)
     # Progress bars only on a terminal: scheduled runs keep clean logs.
     quiet = {"progress": sys.stderr.isatty()} if args.method in ("exact", "exhaustive") else {}
-    plan = plan_thresholds(curves, args.target_fp_reduction, args.method, **quiet).to_dict()
+    floor = {"max_threshold": args.max_threshold, "min_recall": args.min_recall}
+    plan = plan_thresholds(curves, args.target_fp_reduction, args.method, **floor,
+                           **quiet).to_dict()
+    if any(v is not None for v in floor.values()):
+        plan["floor"] = floor
     if args.out is None:
         print(json.dumps(to_jsonable(plan), indent=2, allow_nan=False))
     else:
@@ -222,6 +226,11 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--method", default="exact", choices=METHOD_CHOICES,
                       help="exact (default, optimal over all thresholds), greedy, milp, "
                            "exhaustive (small inputs only)")
+    plan.add_argument("--max-threshold", type=float, metavar="T",
+                      help="floor: no camera threshold above T, so alerts scoring >= T always "
+                           "stay, also on cameras without any theft in the data")
+    plan.add_argument("--min-recall", type=float, metavar="R",
+                      help="floor: every camera with thefts keeps at least R of them (0-1)")
     plan.add_argument("--out", help="plan JSON file to write (default: print to stdout)")
     plan.set_defaults(func=_plan)
 

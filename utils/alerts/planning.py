@@ -458,12 +458,62 @@ def milp(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
     return plan
 
 
+# --------------------------------------------------------------------------- floor
+
+
+def apply_floor(curves: Sequence[CameraCurve], *, max_threshold: float | None = None,
+                min_recall: float | None = None) -> list[CameraCurve]:
+    """The curves restricted to the points a per-camera floor allows: threshold at most
+    ``max_threshold`` (alerts scoring above it always stay, on every camera, including those
+    without any theft in the data), and recall kept at least ``min_recall`` (cameras with thefts).
+
+    A camera whose first point already breaks the floor keeps only the default threshold 0.
+    Planning over the restricted curves gives the cheapest plan that respects the floor.
+    """
+    import dataclasses
+
+    if max_threshold is not None and not max_threshold >= 0:
+        raise InputError(f"max_threshold must be >= 0, got {max_threshold}")
+    if min_recall is not None and not 0 <= min_recall <= 1:
+        raise InputError(f"min_recall must be in [0, 1], got {min_recall}")
+    out = []
+    for c in _check_curves(curves):
+        ok = np.ones(len(c.tp_lost), bool)
+        if max_threshold is not None:
+            ok &= c.thresholds <= max_threshold
+        if min_recall is not None and c.tp_before > 0:
+            ok &= c.recall() >= min_recall - 1e-12
+        # Points are sorted by threshold, so the allowed ones are a prefix.
+        n = len(ok) if ok.all() else int(np.argmin(ok))
+        if n == 0:
+            out.append(dataclasses.replace(c, tp_lost=[0], fp_removed=[0], thresholds=[0.0]))
+        else:
+            out.append(dataclasses.replace(c, tp_lost=c.tp_lost[:n], fp_removed=c.fp_removed[:n],
+                                           thresholds=c.thresholds[:n]))
+    return out
+
+
+def without_theft_share(plan: Plan, curves: Sequence[CameraCurve]) -> dict[str, Any]:
+    """How much of ``plan`` rests on cameras with no theft in the data (no theft seen is not
+    no theft): their FP removed, its share of the plan's, and the cameras it mutes entirely."""
+    empty = {c.key for c in curves if c.tp_before == 0}
+    fp_before = {c.key: c.fp_before for c in curves}
+    on_empty = [c for c in plan.cameras if (c.store, c.camera) in empty]
+    removed = sum(c.fp_removed for c in on_empty)
+    muted = [f"{c.store} / {c.camera}" for c in on_empty
+             if c.fp_removed and c.fp_removed == fp_before[(c.store, c.camera)]]
+    return {"cameras": len(on_empty), "fp_removed": removed,
+            "share_of_fp_removed": removed / max(plan.fp_removed, 1), "muted": muted}
+
+
 # --------------------------------------------------------------------------- entry point
 
 
 def plan_thresholds(curves: Sequence[CameraCurve], target_fp_reduction: float,
-                    method: str = "exact", **kw: Any) -> Plan:
-    """Per-camera thresholds removing at least ``ceil(F x baseline FP)`` false positives.
+                    method: str = "exact", *, max_threshold: float | None = None,
+                    min_recall: float | None = None, **kw: Any) -> Plan:
+    """Per-camera thresholds removing at least ``ceil(F x baseline FP)`` false positives,
+    within the per-camera floor ``max_threshold`` / ``min_recall`` (:func:`apply_floor`).
 
     ``kw`` goes to the method: ``progress`` (exact, exhaustive), ``candidates`` (milp,
     exhaustive), ``time_limit`` and ``presolve`` (milp), ``limit`` and ``chunk`` (exhaustive).
@@ -472,6 +522,8 @@ def plan_thresholds(curves: Sequence[CameraCurve], target_fp_reduction: float,
     if method not in METHODS:
         raise InputError(f"unknown planning method {method!r}; choose one of {METHODS}")
     fp_needed(0, target_fp_reduction)  # validate the target before any work
+    if max_threshold is not None or min_recall is not None:
+        curves = apply_floor(curves, max_threshold=max_threshold, min_recall=min_recall)
     if method == "exact":
         return exact_frontier(curves, **kw).plan(target_fp_reduction)
     if method == "greedy":
@@ -480,3 +532,40 @@ def plan_thresholds(curves: Sequence[CameraCurve], target_fp_reduction: float,
         return milp(curves, target_fp_reduction, **kw)
     return exhaustive(curves, target_fp_reduction, **kw)
 
+
+
+# --------------------------------------------------------------------------- comparing plans
+
+
+def extra_loss_text(plan: dict[str, Any], more: dict[str, Any], clean: pd.DataFrame) -> str:
+    """Where the extra thefts lost by ``more`` (a plan JSON for a higher target) fall, compared
+    with ``plan``, written from the numbers: Spearman correlation between each camera's ROC-AUC
+    (on ``clean``) and its extra loss, and the share of the loss on above-median-AUC cameras."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    base = {(c["store"], c["camera"]): c["tp_lost"] for c in plan["cameras"]}
+    extra = {(c["store"], c["camera"]): c["tp_lost"] - base.get((c["store"], c["camera"]), 0)
+             for c in more["cameras"]}
+    total = more["total"]["tp_lost"] - plan["total"]["tp_lost"]
+    if total <= 0:
+        return "The higher target loses no extra theft."
+    auc = {key: roc_auc_score(g["is_theft"], g["probability"])
+           for key, g in clean.groupby(["store", "camera"], observed=True)
+           if 0 < g["is_theft"].sum() < len(g)}
+    keys = [k for k in extra if k in auc]
+    rho, p = spearmanr([auc[k] for k in keys], [extra[k] for k in keys])
+    median = float(np.median([auc[k] for k in keys]))
+    high = sum(extra[k] for k in keys if auc[k] > median) / total
+    top = sorted(extra.values(), reverse=True)[:3]
+    where = ("cameras that rank thefts *well* (higher AUC) carry more of it: there the"
+             " remaining normals sit among the thefts, so removing them costs thefts"
+             if rho > 0 and p < 0.05 else
+             "cameras that rank thefts *poorly* (lower AUC) carry more of it"
+             if rho < 0 and p < 0.05 else
+             "no clear link between a camera's ranking quality and its extra loss")
+    return (f"The {total} extra thefts lost fall on {sum(v > 0 for v in extra.values())} "
+            f"cameras, the three largest carrying {sum(top) / total:.0%}. Spearman correlation "
+            f"between a camera's AUC and its extra loss: {rho:+.2f} (p = {p:.2g}, {len(keys)} "
+            f"cameras): {where}; {high:.0%} of the extra loss is on cameras with an AUC above "
+            f"the median ({median:.2f}).")

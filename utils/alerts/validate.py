@@ -107,8 +107,15 @@ class ValidationReport:
     def to_text(self) -> str:
         lines = [f"Alerts source: {self.source}",
                  f"{self.rows:,} rows read; {self.kept:,} kept, {self.excluded:,} excluded.",
-                 f"Kept: {self.cameras} cameras, {self.thefts:,} thefts, "
-                 f"{self.normals:,} normal alerts."]
+                 f"Kept: {self.cameras} cameras, {self.thefts:,} theft rows, "
+                 f"{self.normals:,} normal rows (rows with probability < 0 included: they are "
+                 "kept but are not alerts)."]
+        listed = sum(i.count for i in self.issues.values() if i.excluded)
+        if listed > self.excluded:
+            lines.append(f"  The exclusion reasons below overlap: they list {listed:,} reasons "
+                         f"for {self.excluded:,} excluded rows, because "
+                         f"{listed - self.excluded:,} reason(s) fall on a row already excluded "
+                         "for another reason (a row is excluded once).")
         for key, text, _ in CHECKS:
             issue = self.issues[key]
             if issue.count:

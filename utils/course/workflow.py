@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -105,7 +106,9 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
     api = _api(course, timeout)
     student, instructor = [], []
     for lab in sorted({nb.parent.name for nb in notebooks}):
-        _check(api.generate_assignment(lab, force=True, create=True), f"generate_assignment {lab}")
+        with _nbgrader_env():
+            _check(api.generate_assignment(lab, force=True, create=True),
+                   f"generate_assignment {lab}")
     for nb in notebooks:
         lab = nb.parent.name
         for kind, src, bucket in (("student", course / "release", student),
@@ -118,17 +121,23 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
 
 
 @contextmanager
-def _repo_on_pythonpath() -> Iterator[None]:
-    """Kernels started by nbgrader import ``utils`` from this checkout."""
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), old) if p)
+def _nbgrader_env() -> Iterator[None]:
+    """Kernels started by nbgrader import ``utils`` from this checkout, and nbgrader finds the
+    ``alembic`` command it runs on the gradebook next to this interpreter (a virtual
+    environment need not be activated)."""
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "PATH")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), saved["PYTHONPATH"]) if p)
+    os.environ["PATH"] = os.pathsep.join(
+        p for p in (str(Path(sys.executable).parent), saved["PATH"]) if p)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = old
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def submissions(folder: Path, course: Path) -> dict[tuple[str, str], list[Path]]:
@@ -203,7 +212,7 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
             target.mkdir(parents=True)
             for nb in notebooks:
                 shutil.copy2(nb, target / nb.name)
-            with _repo_on_pythonpath():
+            with _nbgrader_env():
                 _check(api.autograde(lab, student, force=True, create=True),
                        f"autograde {student}/{lab}")
             rows += _scores(course, student, lab)

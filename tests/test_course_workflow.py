@@ -1,0 +1,145 @@
+"""The instructor workflow on every lab notebook of the repository, through nbgrader itself.
+
+One release of every notebook (``generate_assignment``); then two submissions per notebook are
+autograded in one ``grade`` call: the instructor version (what a perfect student hands in) and the
+unsolved student version, both with the notebook's smoke parameters injected (papermill) so that
+nbgrader's own execution stays short. Cost: each notebook is executed twice by nbgrader (once
+solved, once unsolved), on synthetic data with its test sizes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from utils.course.metadata import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    check_notebook,
+)
+from utils.course.workflow import Release, grade, release
+from utils.labs import declared_parameters, discover, smoke_parameters
+
+NOTEBOOKS = discover()
+IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
+
+def _between(text: str, begin: str, end: str) -> list[str]:
+    """Non-trivial lines inside the marked regions of ``text``."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside and len(line.strip()) > 3:
+            lines.append(line.strip())
+    return lines
+
+
+def _by_grade_id(path: Path) -> dict[str, nbformat.NotebookNode]:
+    nb = nbformat.read(path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if "grade_id" in c.metadata.get("nbgrader", {})}
+
+
+def _submission(source: Path, target: Path, out_dir: Path) -> None:
+    """``source`` with the smoke parameters injected after its parameters cell (papermill)."""
+    from papermill.parameterize import parameterize_notebook
+
+    declared = declared_parameters(source)
+    params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir), **smoke_parameters(source)}
+    nb = parameterize_notebook(nbformat.read(source, as_version=4),
+                               {k: v for k, v in params.items() if k in declared})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    return release(tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture(scope="module")
+def graded(released: Release, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    subs = tmp_path_factory.mktemp("submissions")
+    outputs = tmp_path_factory.mktemp("outputs")
+    for student, versions in (("solved", released.instructor), ("unsolved", released.student)):
+        for nb in versions:
+            _submission(nb, subs / student / nb.parent.name / nb.name,
+                        outputs / student / nb.parent.name / nb.stem)
+    frame = grade(subs, released.out / "grades.csv", release_dir=released.out, timeout=600)
+    assert pd.read_csv(released.out / "grades.csv").shape[0] == len(frame)
+    return frame
+
+
+def test_release_layout(released: Release) -> None:
+    assert [p.relative_to(released.out / "student") for p in released.student] == [
+        p.relative_to(p.parent.parent) for p in NOTEBOOKS]
+    assert (released.course / "gradebook.db").exists()
+    assert (released.course / "nbgrader_config.py").exists()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_student_version_has_no_solution(released: Release, notebook: Path) -> None:
+    student = released.out / "student" / notebook.parent.name / notebook.name
+    text = student.read_text()
+    for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN):
+        assert marker not in text
+    source_cells = _by_grade_id(notebook)
+    student_cells = _by_grade_id(student)
+    assert source_cells.keys() == student_cells.keys()
+    for gid, cell in source_cells.items():
+        for begin, end in ((BEGIN_SOLUTION, END_SOLUTION), (BEGIN_HIDDEN, END_HIDDEN)):
+            for line in _between(cell.source, begin, end):
+                assert line not in student_cells[gid].source, (gid, line)
+    for exercise in check_notebook(notebook)[0]:
+        assert "raise NotImplementedError()" in student_cells[exercise.solution_id].source
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_grades(graded: pd.DataFrame, released: Release, notebook: Path) -> None:
+    exercises, _ = check_notebook(notebook)
+    rows = graded[(graded.lab == notebook.parent.name) & (graded.notebook == notebook.name)]
+    solved = rows[rows.student == "solved"].iloc[0]
+    unsolved = rows[rows.student == "unsolved"].iloc[0]
+    assert solved.status == unsolved.status == "graded"
+    total = sum(e.points for e in exercises)
+    assert solved.max_score == total and solved.score == total
+    for e in exercises:
+        assert solved[e.test_id] == e.points
+        assert unsolved[e.test_id] == 0
+    assert unsolved.score == 0
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_unsolved_version_runs_up_to_its_exercises(graded: pd.DataFrame, released: Release,
+                                                   notebook: Path) -> None:
+    """In nbgrader's execution of the unsolved version, the only cells that fail are exercise
+    cells (the first failure is the first exercise); the solved version runs without error."""
+    exercises, _ = check_notebook(notebook)
+    allowed = {e.solution_id for e in exercises} | {e.test_id for e in exercises}
+    for student in ("unsolved", "solved"):
+        path = released.course / "autograded" / student / notebook.parent.name / notebook.name
+        nb = nbformat.read(path, as_version=4)
+        failed = [c.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}")
+                  for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                  and any(o.output_type == "error" for o in c.outputs)]
+        if student == "solved":
+            assert failed == []
+        else:
+            assert set(failed) <= allowed, failed
+            if exercises:
+                assert failed[0] == exercises[0].solution_id
+        if notebook.parent.name == "lab3_thresholds":  # text progress bars, no frozen widgets
+            mimes = {k for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                     for k in o.get("data", {})}
+            assert "application/vnd.jupyter.widget-view+json" not in mimes
+            assert json.dumps(nb.cells[-1].outputs)  # the key-numbers cell ran
