@@ -52,11 +52,12 @@ def _by_grade_id(path: Path) -> dict[str, nbformat.NotebookNode]:
 
 def _submission(source: Path, target: Path, out_dir: Path) -> None:
     """``source`` with the smoke parameters injected after its parameters cell (papermill)."""
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
     declared = declared_parameters(source)
     params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir), **smoke_parameters(source)}
-    nb = parameterize_notebook(nbformat.read(source, as_version=4),
+    nb = parameterize_notebook(load_notebook_node(str(source)),
                                {k: v for k, v in params.items() if k in declared})
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)

@@ -36,7 +36,7 @@ def weekly_cutoff(clean: pd.DataFrame, train_share: float = 2 / 3) -> pd.Timesta
         raise InputError(f"train_share must be in (0, 1), got {train_share}")
     times = start_times(clean)
     q = times.quantile(train_share)
-    monday = (q - pd.Timedelta(days=q.dayofweek)).normalize()
+    monday = (q - pd.Timedelta(days=q.day_of_week)).normalize()
     return monday + pd.Timedelta(days=7) if q - monday > pd.Timedelta(days=3.5) else monday
 
 
