@@ -51,7 +51,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _auc_summary(table: pd.DataFrame) -> dict[str, Any]:
-    rated = table[table["auc"].notna()].sort_values("auc")
+    rated = table[table["estimable"]].sort_values("auc")  # cameras with an interval only
     if rated.empty:
         return {"min": None, "max": None}
     pick = ["store", "camera", "auc", "auc_low", "auc_high", "n_thefts"]
@@ -84,17 +84,19 @@ def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
 
 def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alerts",
                  seed: int = 0, targets: Sequence[float] = TARGETS, n_boot: int = 1000,
-                 n_perm: int = 1000, min_thefts: int = 10,
+                 n_perm: int = 1000, min_thefts: int | None = None,
                  recalls: Sequence[float] | None = None, progress: bool = True) -> dict[str, Any]:
     """Load ``source`` (CSV, Parquet or SQL URL; ``table`` for SQL), answer Q1-Q3 into
     ``out_dir`` and return the key numbers as plain JSON values (also in ``report.json``).
 
-    Deterministic: the same ``seed`` gives identical files.
+    Deterministic: the same ``seed`` gives identical files. ``min_thefts`` (default
+    :data:`utils.alerts.uniformity.MIN_THEFTS_FOR_CI`): fewest thefts for an AUC interval.
     """
     from utils.alerts.curves import camera_curves
     from utils.alerts.planning import exact_frontier, plan_thresholds
     from utils.alerts.plots import plot_curve_grid, plot_frontiers
     from utils.alerts.uniformity import (
+        MIN_THEFTS_FOR_CI,
         RECALL_TARGETS,
         camera_table,
         conclusion,
@@ -124,6 +126,8 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
     _save(plot_curve_grid(curves), out / "curves_grid.png")
 
     # Q2: uniformity across cameras.
+    if min_thefts is None:
+        min_thefts = MIN_THEFTS_FOR_CI
     uni = camera_table(clean, n_boot=n_boot, seed=seed, min_thefts=min_thefts, recalls=recalls,
                        progress=progress)
     het = heterogeneity(clean, n_perm=n_perm, seed=seed, progress=progress)
