@@ -486,7 +486,9 @@ def apply_floor(curves: Sequence[CameraCurve], *, max_threshold: float | None = 
         # Points are sorted by threshold, so the allowed ones are a prefix.
         n = len(ok) if ok.all() else int(np.argmin(ok))
         if n == 0:
-            out.append(dataclasses.replace(c, tp_lost=[0], fp_removed=[0], thresholds=[0.0]))
+            out.append(dataclasses.replace(c, tp_lost=np.zeros(1, np.int64),
+                                           fp_removed=np.zeros(1, np.int64),
+                                           thresholds=np.zeros(1)))
         else:
             out.append(dataclasses.replace(c, tp_lost=c.tp_lost[:n], fp_removed=c.fp_removed[:n],
                                            thresholds=c.thresholds[:n]))

@@ -104,7 +104,8 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
         shutil.copy2(nb, target)
     (course / CONFIG_NAME).write_text(config_text(course, timeout))
     api = _api(course, timeout)
-    student, instructor = [], []
+    student: list[Path] = []
+    instructor: list[Path] = []
     for lab in sorted({nb.parent.name for nb in notebooks}):
         with _nbgrader_env():
             _check(api.generate_assignment(lab, force=True, create=True),
