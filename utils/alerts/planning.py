@@ -560,9 +560,8 @@ def extra_loss_text(plan: dict[str, Any], more: dict[str, Any], clean: pd.DataFr
     median = float(np.median([auc[k] for k in keys]))
     high = sum(extra[k] for k in keys if auc[k] > median) / total
     top = sorted(extra.values(), reverse=True)[:3]
-    where = ("cameras that rank thefts *well* (higher AUC) carry more of it: there the"
-             " remaining normals sit among the thefts, so removing them costs thefts"
-             if rho > 0 and p < 0.05 else
+    where = ("cameras that rank thefts *well* (higher AUC) carry more of it, not the poorly "
+             "ranking ones" if rho > 0 and p < 0.05 else
              "cameras that rank thefts *poorly* (lower AUC) carry more of it"
              if rho < 0 and p < 0.05 else
              "no clear link between a camera's ranking quality and its extra loss")
