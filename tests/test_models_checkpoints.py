@@ -114,6 +114,7 @@ def test_tsm_layout_round_trip(name: str, tsm_files) -> None:
     )
     model = build_model(name, weights=path)
     assert model.pretrained is True and not model.training
+    assert model.weights_path == path and model.weights_label == f"checkpoint {path.name}"
     with torch.no_grad():
         assert torch.equal(model(tsm_files["x"]), expected)
 
@@ -182,7 +183,6 @@ def test_slowfast_file_and_parity_with_the_hub_model(tmp_path: Path) -> None:
     [
         ("x3d_xs", hub.x3d_xs, (2, 3, 4, 160, 160)),  # one head position (training size)
         ("x3d_xs", hub.x3d_xs, (1, 3, 4, 182, 182)),  # 2 x 2 positions (the preset's crop)
-        ("x3d_s", hub.x3d_s, (1, 3, 13, 160, 160)),
     ],
 )
 def test_x3d_file_and_parity_with_the_hub_model(name, builder, shape, tmp_path: Path) -> None:
@@ -206,7 +206,6 @@ def test_x3d_file_and_parity_with_the_hub_model(name, builder, shape, tmp_path: 
         ("r2plus1d_18", tvv.r2plus1d_18, (2, 3, 8, 32, 32)),
         ("r3d_18", tvv.r3d_18, (2, 3, 8, 32, 32)),
         ("mc3_18", tvv.mc3_18, (2, 3, 8, 32, 32)),
-        ("s3d", tvv.s3d, (1, 3, 16, 224, 224)),
     ],
 )
 def test_torchvision_file_and_parity(name, builder, shape, tmp_path: Path) -> None:
