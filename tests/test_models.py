@@ -14,7 +14,7 @@ from torchvision.models._meta import _KINETICS400_CATEGORIES
 
 from utils.datasets.kinetics import kinetics_classes
 from utils.errors import InputError
-from utils.models import VideoClassifier, build_model, get_weights, list_models
+from utils.models import VideoClassifier, build_model, get_weights, list_models, resolve_device
 from utils.video.presets import PRESETS
 
 ZOO = [
@@ -137,10 +137,18 @@ def test_unknown_model_lists_the_valid_names() -> None:
         build_model("tsm", weights=None)
 
 
-def test_auto_device_is_cpu_without_cuda(outputs) -> None:
+def test_auto_device_is_cpu_without_cuda() -> None:
     model = build_model("tiny3d", weights=None, device="auto")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(model.parameters()).device.type == expected
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only machine's message")
+def test_cuda_without_cuda_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="CUDA is not available"):
+        build_model("tiny3d", weights=None, device="cuda")
+    with pytest.raises(InputError, match="device='gpu'"):
+        resolve_device("gpu")
 
 
 def test_readme_table_is_generated_from_the_specs() -> None:
