@@ -15,6 +15,7 @@ from utils import __version__
 from utils.alerts import cli as alerts_cli
 from utils.datasets import cli as datasets_cli
 from utils.errors import InputError
+from utils.finetune import cli as finetune_cli
 
 
 def _labs_run(args: argparse.Namespace) -> int:
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_synth(synth_sub)
     datasets_cli.add_data_commands(data_sub)
     alerts_cli.add_alerts(sub)
+    finetune_cli.add_finetune(sub)
     _add_labs(sub)
     return parser
 
