@@ -62,7 +62,7 @@ def plot_error_gallery(examples: pd.DataFrame, paths: Mapping[str, str | Path], 
         path = paths[example.clip]
         duration = probe(path).duration
         times = (np.arange(frames) + 0.5) * duration / frames
-        for ax, t, image in zip(row, times, read_frames(path, times, short_side=height),
+        for ax, t, image in zip(row, times, read_frames(path, times.tolist(), short_side=height),
                                 strict=True):
             ax.imshow(image)
             ax.set_title(f"t={t:.1f} s", fontsize=7)

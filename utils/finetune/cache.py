@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -108,8 +108,8 @@ class FeatureCache:
     def __contains__(self, key: Key) -> bool:
         return key in self._rows
 
-    def get(self, key: Key) -> np.ndarray | None:
-        return self._rows.get(key)
+    def __getitem__(self, key: Key) -> np.ndarray:
+        return self._rows[key]
 
     def put(self, key: Key, vector: np.ndarray) -> None:
         self._rows[key] = np.asarray(vector, dtype=np.float32).ravel()
@@ -156,7 +156,7 @@ def _clip_seed(seed: int, clip: str, view: int) -> list[int]:
 
 
 def extract_features(
-    model: torch.nn.Module,
+    model: Any,
     clips: Mapping[str, str | Path],
     preset: Preset,
     *,
@@ -170,6 +170,8 @@ def extract_features(
     progress: bool = True,
 ) -> Features:
     """Embeddings ``model.features`` of every clip ({name: path}) and view, through the cache.
+
+    ``model`` is any torch module with ``features(x) -> (N, D)`` (a zoo model, or a test stand-in).
 
     ``augment`` training views per clip are added to the test view (view 0). Rows already in
     the cache (same backbone file, weights hash, preset, clip name and view) are reused;
@@ -230,6 +232,6 @@ def extract_features(
     if not kept:
         raise InputError(f"no clip could be decoded ({len(failed)} failed, e.g. "
                          f"{next(iter(failed.values()), '')})")
-    matrix = np.stack([np.stack([cache.get(Key(weights, pid, name, v)) for v in views])
+    matrix = np.stack([np.stack([cache[Key(weights, pid, name, v)] for v in views])
                        for name in kept])
     return Features(kept, matrix, failed, computed=computed, reused=reused)

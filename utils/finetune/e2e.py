@@ -43,7 +43,7 @@ LAST_STAGE = {
 }
 
 
-def last_stage(model: torch.nn.Module) -> torch.nn.Module:
+def last_stage(model: Any) -> torch.nn.Module:
     """The module :data:`LAST_STAGE` names for ``model.spec.name``."""
     name = model.spec.name
     if name not in LAST_STAGE:
@@ -52,14 +52,14 @@ def last_stage(model: torch.nn.Module) -> torch.nn.Module:
     return model.get_submodule(LAST_STAGE[name])
 
 
-def _embed(model: torch.nn.Module, x: torch.Tensor, device: str) -> torch.Tensor:
+def _embed(model: Any, x: torch.Tensor, device: str) -> torch.Tensor:
     import torch
 
     with torch.autocast("cuda", enabled=device.startswith("cuda")):
         return model.features(x.to(device, non_blocking=True)).float()
 
 
-def _val_scores(model: torch.nn.Module, head: torch.nn.Module, loader: Any,
+def _val_scores(model: Any, head: torch.nn.Module, loader: Any,
                 device: str) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
@@ -73,7 +73,7 @@ def _val_scores(model: torch.nn.Module, head: torch.nn.Module, loader: Any,
 
 
 def finetune_last_stage(
-    model: torch.nn.Module,
+    model: Any,
     preset: Preset,
     parts: Mapping[str, pd.DataFrame],
     clips: Mapping[str, str | Path],
@@ -139,7 +139,7 @@ def finetune_last_stage(
                 scaler.scale(loss).backward()
                 scaler.step(opt)
                 scaler.update()
-                total, seen = total + float(loss) * len(y), seen + len(y)
+                total, seen = total + loss.item() * len(y), seen + len(y)
             prob, labels = _val_scores(model, head, val_loader, device)
             ap = average_precision(labels, prob)
             rows.append({"epoch": epoch, "train_loss": total / seen, "val_ap": ap})

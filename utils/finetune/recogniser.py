@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class FinetunedRecogniser:
 
     labels = ("shoplifting",)
 
-    def __init__(self, backbone: torch.nn.Module, head: torch.nn.Module, preset: Preset,
+    def __init__(self, backbone: Any, head: torch.nn.Module, preset: Preset,
                  threshold: float | None, device: str = "cpu") -> None:
         self.backbone = backbone.eval()
         self.head = head.eval().to(device)
@@ -115,14 +115,16 @@ def score_paths(recogniser: FinetunedRecogniser, paths: Iterable[str | Path], *,
 
     from utils.video.presets import load_clip
 
-    rows, failed, batch = [], {}, []
+    rows: list[tuple[str, float]] = []
+    failed: dict[str, str] = {}
+    batch: list[tuple[Path, torch.Tensor]] = []
 
     def flush() -> None:
         probs = recogniser(torch.stack([x for _, x in batch]))[:, 0].double().numpy()
         rows.extend((str(p), float(s)) for (p, _), s in zip(batch, probs, strict=True))
         batch.clear()
 
-    for path in tqdm(list(paths), desc="scoring", disable=not progress, unit="clip"):
+    for path in tqdm(list(map(Path, paths)), desc="scoring", disable=not progress, unit="clip"):
         try:
             batch.append((path, load_clip(path, recogniser.preset)[0]))
         except InputError as exc:
@@ -150,10 +152,11 @@ def score_windows(recogniser: FinetunedRecogniser, path: str | Path, *, window: 
     info = probe(path)
     starts = np.arange(0.0, max(info.duration - window, 0.0) + 1e-9, stride)
     preset = recogniser.preset
+    size: dict[str, Any] = preset.decode_size()
     rows = []
     for start in starts:
         times = start + preset.times(min(window, info.duration))[0]
-        frames = read_frames(path, times, **preset.decode_size())
+        frames = read_frames(path, times.tolist(), **size)
         clip = preset.transform(frames)
         score = float(recogniser(clip)[0, 0])
         rows.append({"start": float(start), "end": float(start + min(window, info.duration)),

@@ -57,7 +57,7 @@ def resolve_device(device: str) -> str:
 
 
 def build_backbone(name: str, weights: str | None, *, seed: int = 0,
-                   device: str = "cpu") -> torch.nn.Module:
+                   device: str = "cpu") -> Any:
     """The zoo model ``name`` (weights "default", "none"/None = random, or a checkpoint path).
 
     Random initialisation is seeded, so a run with random weights can be rebuilt exactly by
@@ -202,9 +202,10 @@ def finetune(
     x_train = np.concatenate([features.rows(parts["train"]["clip"].tolist(), v)
                               for v in range(views)])
     y_train = np.tile(parts["train"]["label"].to_numpy(), views)
-    train_args = {"kind": head, "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
-                  "batch_size": batch_size, "patience": patience, "seed": seed,
-                  "device": device, "progress": progress}
+    train_args: dict[str, Any] = {
+        "kind": head, "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
+        "batch_size": batch_size, "patience": patience, "seed": seed, "device": device,
+        "progress": progress}
     base_hash, finetuned_hash = weights_hash(model), None
     if e2e:
         from utils.finetune.e2e import finetune_last_stage
