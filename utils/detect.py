@@ -125,7 +125,7 @@ class IoUTracker:
     _next_id: int = 1
     _frame: int = 0
 
-    def update(self, boxes: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+    def update(self, boxes: np.ndarray, classes: Sequence[int] | np.ndarray) -> np.ndarray:
         """IDs (one per row of ``boxes``, xyxy) for this frame."""
         from scipy.optimize import linear_sum_assignment
 
@@ -144,10 +144,10 @@ class IoUTracker:
             for r, c in zip(rows, cols, strict=True):
                 if iou[r, c] >= self.min_iou:
                     ids[r] = track_ids[c]
-        for i in np.flatnonzero(ids < 0):
-            ids[i], self._next_id = self._next_id, self._next_id + 1
-        for i, tid in enumerate(ids):
-            self._tracks[int(tid)] = (boxes[i], self._frame, int(classes[i]))
+        for new in np.flatnonzero(ids < 0):
+            ids[new], self._next_id = self._next_id, self._next_id + 1
+        for row, tid in enumerate(ids):
+            self._tracks[int(tid)] = (boxes[row], self._frame, int(classes[row]))
         return ids
 
 
