@@ -83,3 +83,19 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
         detect.load_yolo(weights="nope.pt")
     with pytest.raises(InputError, match=r"csv or \.parquet"):
         detect.write_table([], tmp_path / "x.txt")
+
+
+def test_detect_cli(video: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from utils.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["detect", "--help"])
+    assert done.value.code == 0 and "detections.csv" in capsys.readouterr().out
+    assert main(["detect", "--source", str(tmp_path / "gone.mp4"), "--out", str(tmp_path)]) == 2
+    assert "gone.mp4: no such file" in capsys.readouterr().err
+    code = main(["detect", "--source", str(video), "--pose", "--weights", "none", "--conf",
+                 "1e-5", "--imgsz", "64", "--max-frames", "3", "--out", str(tmp_path / "o")])
+    assert code == 0
+    table = pd.read_csv(tmp_path / "o" / "detections.csv")
+    assert tuple(table.columns) == detect.COLUMNS and set(table["frame"]) <= {0, 1, 2}
+    assert probe(tmp_path / "o" / "annotated.mp4").num_frames == 3

@@ -106,3 +106,29 @@ def test_label_subset_and_errors(tmp_path: Path) -> None:
         live.run_live(SlowRedness(0.0), tmp_path / "missing.mp4")
     with pytest.raises(InputError, match="Colab"):
         live.ColabCamera()
+
+
+def test_demo_cli_help_and_missing_source(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from utils.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--help"])
+    assert done.value.code == 0 and "--labels" in capsys.readouterr().out
+    code = main(["demo", "--model", "tiny3d", "--weights", "none",
+                 "--source", str(tmp_path / "none.mp4")])
+    assert code == 2 and "none.mp4: no such file" in capsys.readouterr().err
+
+
+def test_demo_cli_on_a_zoo_model(video: Path, tmp_path: Path) -> None:
+    from utils.cli import main
+
+    out = tmp_path / "demo.mp4"
+    code = main(["demo", "--model", "tiny3d", "--weights", "none", "--source", str(video),
+                 "--out", str(out), "--labels", "clapping,smoking,sign language interpreting"])
+    assert code == 0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["labels"] == ["clapping", "smoking", "sign language interpreting"]
+    assert summary["pretrained"] is False and summary["model"] == "tiny3d"
+    assert summary["frames_out"] == probe(out).num_frames == N_FRAMES
+    assert summary["inferences"] >= 1
+    assert all(p["top1"] in summary["labels"] for p in summary["predictions"])

@@ -78,8 +78,9 @@ class ZooRecogniser:
     def __call__(self, clip: torch.Tensor) -> torch.Tensor:
         import torch
 
+        device = next(self.model.parameters()).device
         with torch.inference_mode():
-            logits = self.model(clip)
+            logits = self.model(clip.to(device))
         return torch.softmax(logits[:, list(self.columns)].float(), dim=1)
 
 
@@ -449,3 +450,38 @@ class ColabCamera:
             began = time.perf_counter()
             yield self._snap()
             time.sleep(max(0.0, period - (time.perf_counter() - began)))
+
+
+def run_demo(
+    source: str | int,
+    *,
+    model: str | None = None,
+    weights: str | None = "default",
+    run_dir: str | Path | None = None,
+    labels: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    summary_path: str | Path | None = None,
+    show: bool = False,
+    device: str = "cpu",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """``actionlab demo``: check the source, build the recogniser (a zoo ``model`` or a
+    fine-tuned ``run_dir``), run :func:`run_live`. The summary goes to ``summary_path``
+    (default: beside ``out`` as ``<out>.json``, else not written)."""
+    from utils.stream import source_kind
+
+    source_kind(source)  # a missing file fails before a model is built
+    if (model is None) == (run_dir is None):
+        raise InputError("give exactly one of --model NAME or --run DIR")
+    recogniser: Recogniser
+    if run_dir is not None:
+        from utils.finetune import load_run  # type: ignore[attr-defined]
+
+        recogniser = load_run(run_dir)
+    else:
+        assert model is not None
+        recogniser = zoo_recogniser(model, weights=weights, labels=labels, device=device)
+    if summary_path is None and out is not None:
+        summary_path = Path(out).with_suffix(".json")
+    return run_live(recogniser, source, out=out, summary_path=summary_path,
+                    show=cv2_window() if show else None, **kwargs)
