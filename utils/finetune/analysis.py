@@ -101,6 +101,43 @@ def other_normals(root: str | Path, categories: Any, *, progress: bool = True
     return found
 
 
+def other_category_reports(path: str | Path, categories: Any, *, synthetic: bool,
+                           progress: bool = True, **sizes: Any) -> dict[str, DcsassReport]:
+    """The label reports of ``categories``: from the real DCSASS folder ``path``, or, for the
+    synthetic stand-in, one generated set per category (``sizes``: keyword arguments of
+    ``write_synthetic_dcsass``) under ``data/synthetic/dcsass_<category>``."""
+    from utils.datasets.dcsass import load_dcsass
+    from utils.datasets.synth import write_synthetic_dcsass
+    from utils.paths import SYNTHETIC_DIR
+
+    if not synthetic:
+        return other_normals(path, categories, progress=progress)
+    return {c: load_dcsass(write_synthetic_dcsass(SYNTHETIC_DIR / f"dcsass_{c.lower()}",
+                                                  category=c, progress=progress, **sizes),
+                           c, progress=progress)
+            for c in categories}
+
+
+def stitch_clips(paths: Any, out: str | Path) -> tuple[Path, pd.DataFrame]:
+    """Concatenate clips into one video (the frame rate of the first), for the demo; returns
+    the file and one row per clip: start, end (seconds in the new video)."""
+    import pandas as pd
+
+    from utils.video.io import probe, read_frames, write_video
+
+    frames, rows, start, fps = [], [], 0.0, None
+    for path in paths:
+        info = probe(path)
+        fps = fps or info.fps
+        clip = read_frames(path, (np.arange(info.num_frames) / info.fps).tolist())
+        frames.append(clip)
+        rows.append({"clip": Path(path).stem, "start": start, "end": start + len(clip) / fps})
+        start += len(clip) / fps
+    if not frames or fps is None:
+        raise InputError("stitch_clips needs at least one clip")
+    return write_video(out, np.concatenate(frames), fps), pd.DataFrame(rows)
+
+
 def hard_negatives(recogniser: FinetunedRecogniser, reports: Mapping[str, DcsassReport],
                    threshold: float, *, cache_dir: str | Path | None = None,
                    progress: bool = True) -> pd.DataFrame:

@@ -109,6 +109,7 @@ def leakage_comparison(x: Any, table: pd.DataFrame, *, seeds: Sequence[int] = (0
     ``x`` holds one embedding per row of ``table`` (columns clip, source_video, label). Returns
     one row per (seed, split kind) with the test F1 (threshold chosen on its own val), AP and
     ROC-AUC, and ``videos_shared``: test source videos that also have clips in training.
+    ``train_kwargs`` go to :func:`train_head`; its seed is each split's seed.
     """
     import pandas as pd
 
@@ -127,7 +128,8 @@ def leakage_comparison(x: Any, table: pd.DataFrame, *, seeds: Sequence[int] = (0
                             ("grouped by source video", grouped.to_numpy())):
             part = {s: split == s for s in ("train", "val", "test")}
             result = train_head(x[part["train"]], labels[part["train"]], x[part["val"]],
-                                labels[part["val"]], seed=seed, progress=False, **train_kwargs)
+                                labels[part["val"]], **{**train_kwargs, "seed": seed,
+                                                        "progress": False})
             scores = table.assign(split=split, score=predict(result.head, x))
             thr = choose_threshold(labels[part["val"]], scores["score"][part["val"]], rule)
             report = binary_report(labels[part["test"]], scores["score"][part["test"]],

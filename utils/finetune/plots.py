@@ -64,6 +64,49 @@ def plot_pr_roc(scores: pd.DataFrame, threshold: float,
     return fig
 
 
+def plot_sweep(sweep: pd.DataFrame, chosen: dict[str, float] | None = None) -> Figure:
+    """Precision, recall, F1 and F2 against the threshold (a :func:`sweep_table`), with the
+    thresholds of ``chosen`` ({rule: value}) as vertical lines."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for column in ("precision", "recall", "f1", "f2"):
+        ax.step(sweep["threshold"], sweep[column], where="post", label=column)
+    for (rule, value), style in zip((chosen or {}).items(), ("--", ":", "-."), strict=False):
+        ax.axvline(value, color="tab:gray", ls=style, lw=1.2, label=f"{rule}: {value:.3g}")
+    ax.set(xlabel="threshold (alert when score >= threshold)", ylabel="value", ylim=(0, 1.02),
+           title="Validation sweep: every validation score as a threshold")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_windows(windows: pd.DataFrame, threshold: float,
+                 truth: pd.DataFrame | None = None) -> Figure:
+    """Score of every sliding window against time, the threshold, the alerts and (when given,
+    columns start, end, label) the labelled theft clips shaded."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    centre = (windows["start"] + windows["end"]) / 2
+    if truth is not None:
+        for i, row in enumerate(truth[truth["label"] == 1].itertuples()):
+            ax.axvspan(row.start, row.end, color="tab:red", alpha=0.15,
+                       label="labelled theft" if i == 0 else None)
+    ax.plot(centre, windows["score"], "o-", ms=3, label="P(shoplifting), window centre")
+    ax.axhline(threshold, color="tab:gray", ls="--", label=f"threshold {threshold:.3g}")
+    alerts = windows[windows["score"] >= threshold]
+    ax.plot((alerts["start"] + alerts["end"]) / 2, alerts["score"], "v", color="tab:red",
+            label="alert")
+    ax.set(xlabel="time in the video (s)", ylabel="score", ylim=(-0.02, 1.02),
+           title="Sliding-window scores over a whole source video")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
 def plot_confusion(report: dict[str, Any], title: str = "Test confusion matrix") -> Figure:
     """The 2x2 counts of a :func:`utils.finetune.thresholds.binary_report`."""
     import matplotlib.pyplot as plt

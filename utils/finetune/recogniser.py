@@ -31,8 +31,11 @@ class FinetunedRecogniser:
     labels = ("shoplifting",)
 
     def __init__(self, backbone: Any, head: torch.nn.Module, preset: Preset,
-                 threshold: float | None, device: str = "cpu") -> None:
+                 threshold: float | None, device: str = "cpu", name: str = "") -> None:
         self.backbone = backbone.eval()
+        # read by utils.live: the overlay says when the backbone has random weights
+        self.pretrained = bool(getattr(backbone, "pretrained", False))
+        self.name = name or f"{backbone.spec.name} + fine-tuned head"
         self.head = head.eval().to(device)
         self.preset = preset
         self.threshold = threshold
@@ -79,7 +82,8 @@ def load_run(run_dir: str | Path, *, device: str = "auto") -> FinetunedRecognise
         last_stage(backbone).load_state_dict(load_file(str(run / STAGE_FILE), device=device))
     head, _ = load_head(run / HEAD_FILE)
     return FinetunedRecogniser(backbone, head, backbone.spec.preset,
-                               float(metrics["threshold"]["value"]), device)
+                               float(metrics["threshold"]["value"]), device,
+                               name=f"{config['backbone']} + head of run {run.name}")
 
 
 @dataclass

@@ -76,6 +76,25 @@ def build_backbone(name: str, weights: str | None, *, seed: int = 0,
     return model
 
 
+def choose_weights(backbone: str, weights: str) -> tuple[str, str]:
+    """(weights for :func:`build_backbone`, why). ``auto``: the published checkpoint when it can
+    be had (cached, or downloaded, e.g. on Colab), else random weights, with the reason;
+    any other value is returned as is."""
+    from utils.models import get_weights
+    from utils.models.checkpoints import download
+
+    if weights != "auto":
+        return weights, f"weights={weights!r} as asked"
+    spec = get_weights(backbone)
+    if not spec.has_checkpoint:
+        return "none", f"{backbone} has no published checkpoint: random weights"
+    try:
+        download(spec, progress=False)
+    except InputError as exc:
+        return "none", f"RANDOM WEIGHTS: the checkpoint is not available ({exc})"
+    return "default", f"the published {backbone} checkpoint"
+
+
 def resolve_data(data: str | Path) -> tuple[Path, bool]:
     """(DCSASS folder, synthetic?) for ``--data``: a folder, or ``synthetic`` for the stand-in."""
     if str(data) == "synthetic":
@@ -265,6 +284,33 @@ def finetune(
 
     plt.close("all")
     return metrics
+
+
+REUSE_KEYS = ("backbone", "weights", "data", "category", "head", "epochs", "lr", "weight_decay",
+              "batch_size", "patience", "augment", "rule", "target_recall", "seed",
+              "val_fraction", "test_fraction", "n_boot", "e2e")
+
+
+def ensure_run(out: str | Path, data: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """The metrics of the run in ``out`` when it was made with these settings (the lab's
+    notebooks share one run), else :func:`finetune` writes it; the split file, if any, must be
+    passed again to be reused."""
+    import json
+
+    out, (root, _) = Path(out), resolve_data(data)
+    config_path, metrics_path = out / "config.json", out / "metrics.json"
+    if config_path.is_file() and metrics_path.is_file():
+        config = json.loads(config_path.read_text())
+        defaults = {"weights": "default", "category": "Shoplifting", "head": "course",
+                    "epochs": 10, "lr": 1e-3, "weight_decay": 1e-2, "batch_size": 32,
+                    "patience": 5, "augment": 0, "rule": "max_f1", "target_recall": 0.8,
+                    "seed": 0, "val": 0.15, "test": 0.15, "n_boot": 1000, "e2e": False}
+        wanted = {**defaults, **kwargs, "data": str(root)}
+        wanted["val_fraction"], wanted["test_fraction"] = wanted.pop("val"), wanted.pop("test")
+        wanted["weights"] = "none" if wanted["weights"] in (None, "none") else wanted["weights"]
+        if all(config.get(k) == wanted.get(k) for k in REUSE_KEYS) and not kwargs.get("split"):
+            return dict(json.loads(metrics_path.read_text()))
+    return finetune(data, out=out, **kwargs)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
