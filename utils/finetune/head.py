@@ -5,11 +5,16 @@ the rare thefts (~17 % of DCSASS Shoplifting clips) weigh as much as the normal 
 Optimiser: AdamW. After each epoch the head scores the validation clips; the weights of the epoch
 with the best validation average precision are kept, and training stops after ``patience``
 epochs without improvement. All randomness (initialisation, dropout, shuffling) comes from
-``seed`` inside a forked RNG, so on CPU the same inputs give bit-identical heads.
+``seed`` inside a forked RNG, so on CPU the same inputs give bit-identical heads. On the CPU the
+head trains on one thread: its layers are too small to gain from more, the result then does not
+depend on the machine's thread count, and on a busy machine it is 20x faster than two
+contending threads (measured: 10 epochs of a 2048-d head, 0.9 s vs 21 s).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +85,21 @@ def predict(head: torch.nn.Module, x: Any, *, device: str = "cpu") -> np.ndarray
     return torch.sigmoid(logits(head, x, device=device)).double().numpy()
 
 
+@contextmanager
+def _one_cpu_thread(device: str) -> Iterator[None]:
+    import torch
+
+    if device != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train_head(
     x_train: Any,
     y_train: Any,
@@ -119,7 +139,7 @@ def train_head(
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight, device=device))
     val_loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight))
     xv = torch.as_tensor(np.asarray(x_val, dtype=np.float32))
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), _one_cpu_thread(device):
         torch.manual_seed(seed)
         head = build_head(kind, xtr.shape[1]).to(device)
         opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
