@@ -28,12 +28,16 @@ from utils.datasets.splits import grouped_split
 from utils.datasets.synth import ClipSize, write_synthetic_dcsass
 from utils.errors import InputError
 from utils.finetune import load_run
+from utils.finetune.analysis import hard_negatives, stitch_clips, video_curves
 from utils.finetune.cache import FeatureCache, extract_features
+from utils.finetune.e2e import last_stage
 from utils.finetune.evaluate import leakage_comparison
 from utils.finetune.head import predict, train_head
-from utils.finetune.recogniser import score_paths
-from utils.finetune.run import finetune
+from utils.finetune.recogniser import score_paths, score_windows
+from utils.finetune.run import choose_weights, ensure_run, finetune
 from utils.metrics import average_precision
+from utils.models import build_model, list_models
+from utils.video.io import probe
 from utils.video.presets import KINETICS_MEAN, KINETICS_STD, Preset
 
 # 8 frames, 4 apart at 30 fps: the whole 32-frame clip, as the generated clips are
@@ -297,3 +301,89 @@ def test_leakage_comparison_shares_videos_only_in_the_random_split(big: Path,
     shared = result.set_index("split")["videos_shared"]
     assert shared["grouped by source video"] == 0
     assert shared["clip-level random"] > 0
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_last_stage_exists_for_every_zoo_model(name: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(name, weights=None)
+    stage = last_stage(model)
+    assert sum(p.numel() for p in stage.parameters()) > 0
+    if name == "tiny3d":  # the stage is on the path of the embedding
+        for p in stage.parameters():
+            p.requires_grad_(True)
+        model.features(torch.randn(1, 3, 8, 56, 56)).sum().backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in stage.parameters())
+
+
+def test_ensure_run_reuses_a_matching_run_only(small: Path, runs: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(runs["a"], run)
+    before = (run / "scores.csv").stat().st_mtime_ns
+    same = ensure_run(run, small, backbone="tiny3d", weights="none", epochs=4, n_boot=50,
+                      device="cpu", progress=False, cache_dir=runs["base"] / "cache")
+    assert (run / "scores.csv").stat().st_mtime_ns == before
+    assert same == json.loads((runs["a"] / "metrics.json").read_text())
+    ensure_run(run, small, backbone="tiny3d", weights="none", epochs=2, n_boot=50,
+               device="cpu", progress=False, cache_dir=runs["base"] / "cache")
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+
+
+def test_choose_weights_falls_back_to_random_with_the_reason(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert choose_weights("tiny3d", "auto")[0] == "none"
+    assert choose_weights("x3d_xs", "none") == ("none", "weights='none' as asked")
+
+    def offline(spec: object, progress: bool = True) -> Path:
+        raise InputError("cannot download the x3d_xs checkpoint (offline)")
+
+    monkeypatch.setattr("utils.models.checkpoints.download", offline)
+    weights, why = choose_weights("x3d_xs", "auto")
+    assert weights == "none"
+    assert "RANDOM WEIGHTS" in why and "offline" in why
+
+
+def test_sliding_windows_over_stitched_clips(small: Path, runs: dict[str, Path],
+                                             tmp_path: Path) -> None:
+    recogniser = load_run(runs["a"], device="cpu")
+    clips = [c for c in load_dcsass(small, progress=False).clips][:3]
+    video, truth = stitch_clips([c.path for c in clips], tmp_path / "demo.mp4")
+    one = probe(clips[0].path).duration
+    assert probe(video).num_frames == sum(probe(c.path).num_frames for c in clips)
+    assert truth["end"].iloc[-1] == pytest.approx(probe(video).duration, abs=1e-6)
+    windows = score_windows(recogniser, video, window=one, stride=0.5)
+    assert len(windows) == int((3 * one - one) / 0.5 + 1e-9) + 1
+    assert windows["end"].max() <= probe(video).duration + 1e-9
+    assert (windows["alert"] == (windows["score"] >= recogniser.threshold)).all()
+
+
+def test_video_curves_by_hand() -> None:
+    scores = pd.DataFrame({
+        "clip": [f"c{i}" for i in range(6)], "split": "test",
+        "source_video": ["A", "A", "A", "B", "B", "B"],
+        "label": [1, 0, 0, 1, 1, 0], "score": [0.9, 0.8, 0.1, 0.3, 0.7, 0.5]})
+    curves = {c.camera: c for c in video_curves(scores)}
+    a, b = curves["A"], curves["B"]
+    assert (a.tp_before, a.fp_before, b.tp_before, b.fp_before) == (1, 2, 2, 1)
+    # A: both normals score below its theft (0.8, 0.1 < 0.9): removed at no TP cost
+    assert a.fp_remaining()[0] == 0
+    # B: keeping both thefts needs threshold <= 0.3, which keeps the normal at 0.5
+    assert b.fp_remaining()[0] == 1 and b.recall()[0] == 1.0
+
+
+def test_hard_negatives_count_alerts_on_other_categories(runs: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    recogniser = load_run(runs["a"], device="cpu")
+    other = write_synthetic_dcsass(tmp_path / "stealing", category="Stealing", videos=2,
+                                   clips_per_video=6, size=SIZE, progress=False)
+    report = load_dcsass(other, "Stealing", progress=False)
+    normals = [c.path for c in report.clips if c.label == 0]
+    direct = score_paths(recogniser, normals, progress=False).table["score"].to_numpy()
+    threshold = float(np.median(direct))
+    table = hard_negatives(recogniser, {"Stealing": report}, threshold, cache_dir=None,
+                           progress=False)
+    row = table.iloc[0]
+    assert row["normal_clips"] == len(normals)
+    assert row["fp"] == int((direct >= threshold).sum())
+    assert row["fp_rate"] == pytest.approx(row["fp"] / len(normals))
