@@ -62,13 +62,12 @@ def plot_error_gallery(examples: pd.DataFrame, paths: Mapping[str, str | Path], 
         path = paths[example.clip]
         duration = probe(path).duration
         times = (np.arange(frames) + 0.5) * duration / frames
-        for ax, t, image in zip(row, times, read_frames(path, times.tolist(), short_side=height),
-                                strict=True):
+        colour = "tab:red" if example.kind == "false positive" else "tab:purple"
+        for i, (ax, t, image) in enumerate(zip(
+                row, times, read_frames(path, times.tolist(), short_side=height), strict=True)):
             ax.imshow(image)
-            ax.set_title(f"t={t:.1f} s", fontsize=7)
-        row[0].set_title(f"{example.kind}: {example.clip}\nscore {example.score:.3f}",
-                         fontsize=8, loc="left", color="tab:red" if example.kind.startswith(
-                             "false pos") else "tab:purple")
+            head = f"{example.kind}, score {example.score:.3f}\n{example.clip}\n" if i == 0 else ""
+            ax.set_title(f"{head}t={t:.1f} s", fontsize=7, color=colour if i == 0 else "black")
     fig.suptitle("Errors at the chosen threshold (frames of each clip)", fontsize=10)
     fig.tight_layout()
     return fig

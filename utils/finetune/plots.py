@@ -76,6 +76,8 @@ def plot_sweep(sweep: pd.DataFrame, chosen: dict[str, float] | None = None) -> F
         ax.axvline(value, color="tab:gray", ls=style, lw=1.2, label=f"{rule}: {value:.3g}")
     ax.set(xlabel="threshold (alert when score >= threshold)", ylabel="value", ylim=(0, 1.02),
            title="Validation sweep: every validation score as a threshold")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+    ax.tick_params(axis="x", labelrotation=20)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
