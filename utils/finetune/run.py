@@ -278,11 +278,12 @@ def finetune(
     }
     write_json(config, out / "config.json")
     write_json(metrics, out / "metrics.json")
-    save_figure(plot_pr_roc(scores, metrics["threshold"]["value"]), out / "curves.png")
-    save_figure(plot_training(result.history, result.best_epoch), out / "training.png")
     import matplotlib.pyplot as plt
 
-    plt.close("all")
+    for name, fig in (("curves.png", plot_pr_roc(scores, metrics["threshold"]["value"])),
+                      ("training.png", plot_training(result.history, result.best_epoch))):
+        save_figure(fig, out / name)
+        plt.close(fig)  # written to the run, not shown: callers draw their own
     return metrics
 
 
