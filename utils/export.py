@@ -14,6 +14,7 @@ operator that blocked it and what would unblock it; nothing is skipped silently.
 from __future__ import annotations
 
 import re
+import statistics
 import tempfile
 import time
 import warnings
@@ -208,3 +209,17 @@ def load_backend(model_or_name: Any, backend: str = "eager", *, weights: str | N
     def run_onnx(x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(session.run(None, {input_name: x.detach().cpu().numpy()})[0])
     return run_onnx
+
+
+def median_latency_ms(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, *, warmup: int = 2,
+                      repeats: int = 5) -> float:
+    """Median wall time of ``fn(x)`` in milliseconds over ``repeats`` calls after ``warmup``
+    (the median, because a shared machine adds rare long outliers)."""
+    for _ in range(warmup):
+        fn(x)
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - began)
+    return 1000 * statistics.median(times)

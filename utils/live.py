@@ -52,10 +52,12 @@ TOP_K = 3
 class Recogniser(Protocol):
     """What :func:`run_live` runs (see ZOO_API.md): probabilities for a preset-normalised clip."""
 
-    preset: Preset
-    labels: Sequence[str]
-    threshold: float | None
-
+    @property
+    def preset(self) -> Preset: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+    @property
+    def threshold(self) -> float | None: ...
     def __call__(self, clip: torch.Tensor) -> torch.Tensor: ...
 
 
