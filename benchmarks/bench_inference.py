@@ -78,6 +78,9 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(list_models()),
                         help="comma-separated zoo names (default: all)")
     parser.add_argument("--backends", default="onnx,compile", help="besides eager")
+    parser.add_argument("--compile-models", default="tiny3d,x3d_xs",
+                        help="models also timed with torch.compile (its first call compiles C++ "
+                             "for minutes per model on a CPU; 'all' for every model)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1,
@@ -88,8 +91,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
-            row = bench_model(name, Path(tmp), args.warmup, args.repeats,
-                              args.backends.split(","))
+            backends = args.backends.split(",")
+            if args.compile_models != "all" and name not in args.compile_models.split(","):
+                backends = [b for b in backends if b != "compile"]
+            row = bench_model(name, Path(tmp), args.warmup, args.repeats, backends)
             print(json.dumps(to_jsonable(row)), flush=True)
             rows.append(row)
     speedups = [r[k] for r in rows for k in ("onnx_speedup", "compile_speedup") if k in r]
