@@ -103,6 +103,15 @@ def end_to_end_seconds(model: Model, paths: Sequence[str | Path], preset: Preset
     return np.array(times)
 
 
+def clips_per_second(batch_seconds: Sequence[float] | np.ndarray, batch_size: int = 1) -> float:
+    """Throughput from timed forwards of ``batch_size`` clips: batch size / median time (the
+    median, so one slow outlier call does not move it)."""
+    seconds = np.asarray(batch_seconds, dtype=float)
+    if seconds.size == 0 or (seconds <= 0).any() or batch_size < 1:
+        raise InputError("need positive batch times and a batch size >= 1")
+    return float(batch_size / np.median(seconds))
+
+
 @dataclass(frozen=True)
 class SpeedReport:
     """One model's speed and cost. Latency and throughput are per clip of ``views`` views."""
@@ -166,7 +175,7 @@ def measure_speed(
         batch_size=batch_size,
         latency_ms_median=float(np.median(latency) * 1e3),
         latency_ms_p90=float(np.percentile(latency, 90) * 1e3),
-        clips_per_s=float(batch_size / np.median(batch_times)),
+        clips_per_s=clips_per_second(batch_times, batch_size),
         end_to_end_s_per_clip=float(np.median(e2e)) if e2e.size else None,
         params_m=None if params is None else params / 1e6,
         gflops=gflops_per_view(model, preset, device),

@@ -1,0 +1,87 @@
+"""Figures of lab 1: accuracy against latency, and which frames each model family looks at."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from utils.video.io import probe, read_frames
+from utils.video.presets import Preset
+from utils.video.sampling import slow_indices
+
+
+def accuracy_vs_latency(rows: Sequence[Mapping[str, Any]], *, title: str,
+                        y: str = "top1") -> Any:
+    """Measured top-1 (filled) against model-only latency per clip, one point per model, with
+    the published top-1 (hollow, same latency) when the row has it. Log latency axis: the
+    models span two orders of magnitude."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for row in rows:
+        x = row["latency_ms_median"]
+        ax.scatter(x, row[y], s=50, zorder=3)
+        ax.annotate(row["model"], (x, row[y]), textcoords="offset points", xytext=(5, 5))
+        if row.get("published_top1") is not None:
+            ax.scatter(x, row["published_top1"], s=50, facecolors="none", edgecolors="grey",
+                       zorder=2)
+            ax.plot([x, x], [row[y], row["published_top1"]], color="grey", lw=0.6, ls=":")
+    ax.scatter([], [], color="C0", label="measured here")
+    ax.scatter([], [], facecolors="none", edgecolors="grey", label="published (its own protocol)")
+    ax.set_xscale("log")
+    ax.set_xlabel("model-only latency per clip, median (ms, log scale)")
+    ax.set_ylabel(f"{y.replace('top', 'top-')} accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sampled_frame_times(preset: Preset, duration: float) -> dict[str, np.ndarray]:
+    """The times (s) of the frames one test view of ``preset`` uses; with a slow pathway
+    (SlowFast, ``alpha``) also the slow subset the model takes from the fast frames."""
+    times = preset.times(duration)[0]
+    out = {preset.name: times}
+    if preset.alpha:
+        slow = slow_indices(len(times), preset.alpha).numpy()
+        out = {f"{preset.name} fast": times, f"{preset.name} slow": times[slow]}
+    return out
+
+
+def sampling_figure(path: str | Path, presets: Sequence[Preset], *, thumbs: int = 8,
+                    thumb_side: int = 72) -> Any:
+    """How each family sees one video: a timeline of the frames each test view samples (TSN/TSM
+    one frame per segment, dense clips a short window, SlowFast two pathways), then up to
+    ``thumbs`` of the actual frames per row."""
+    import matplotlib.pyplot as plt
+
+    info = probe(path)
+    rows: dict[str, np.ndarray] = {}
+    for preset in presets:
+        rows |= sampled_frame_times(preset, info.duration)
+    fig = plt.figure(figsize=(1.2 * thumbs + 1.5, 1.6 + 1.05 * len(rows)))
+    grid = fig.add_gridspec(len(rows) + 1, thumbs, height_ratios=[1.4] + [1] * len(rows))
+    timeline = fig.add_subplot(grid[0, :])
+    for level, (name, times) in enumerate(rows.items()):
+        timeline.scatter(times, np.full(len(times), level), s=12, label=f"{name} ({len(times)})")
+        picks = times[np.linspace(0, len(times) - 1, min(thumbs, len(times))).astype(int)]
+        frames = read_frames(path, picks, short_side=thumb_side)
+        for j, (frame, t) in enumerate(zip(frames, picks, strict=True)):
+            ax = fig.add_subplot(grid[level + 1, j])
+            ax.imshow(frame)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{t:.2f} s", fontsize=7)
+            if j == 0:
+                ax.set_ylabel(name, fontsize=8)
+    timeline.set_xlim(0, info.duration)
+    timeline.set_yticks(range(len(rows)), list(rows), fontsize=8)
+    timeline.set_xlabel("time in the video (s)")
+    timeline.set_title(f"Frames seen by one test view of each model ({Path(path).name}, "
+                       f"{info.duration:.1f} s)", fontsize=10)
+    fig.tight_layout()
+    return fig

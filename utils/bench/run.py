@@ -1,0 +1,176 @@
+"""A benchmark run over several zoo models: accuracy, speed and cost, written as the files of
+``actionlab bench`` (results.json / .csv, predictions.csv, accuracy_vs_latency.png).
+
+The model comes from a ``load_model(name)`` callable, so the same run measures a zoo model in
+eager PyTorch or any other runtime with the forward contract.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from utils.bench.accuracy import Model, evaluate, forward_views
+from utils.bench.device import resolve_device
+from utils.bench.speed import measure_speed
+from utils.datamode import DataChoice
+from utils.errors import InputError
+from utils.io import atomic_path, save_figure, write_json
+
+RESULT_FIELDS = (
+    "model", "top1", "top5", "clips", "failed", "latency_ms_median", "latency_ms_p90",
+    "clips_per_s", "end_to_end_s_per_clip", "params_m", "gflops", "published_top1",
+)
+RANDOM_WEIGHTS = "none (random initialisation)"
+
+
+def weights_label(weights: str | None) -> str:
+    """What ``results.json`` says about the weights: random ones are labelled as such."""
+    if weights is None or weights == "none":
+        return RANDOM_WEIGHTS
+    return str(weights)
+
+
+def check_models(names: Sequence[str]) -> list[str]:
+    """``names`` validated against the zoo (InputError lists the valid ones)."""
+    from utils.models import list_models
+
+    known = list_models()
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise InputError(f"--models: unknown {unknown or 'empty list'}; valid: {', '.join(known)}")
+    return list(names)
+
+
+def kinetics_data(data: str | Path, *, progress: bool = True) -> tuple[DataChoice, Any]:
+    """``"synthetic"`` (generated sample, flagged) or a folder of Kinetics clips -> the data
+    choice and the loader's report (clips left out are in ``report.left_out()``)."""
+    from utils.datasets.kinetics import load_kinetics_sample
+    from utils.datasets.synth import choose_kinetics_sample
+
+    if str(data) == "synthetic":
+        choice = choose_kinetics_sample("synthetic", progress=progress)
+    else:
+        choice = DataChoice(Path(data), synthetic=False)
+    report = load_kinetics_sample(choice.path, progress=progress)
+    if not report.samples:
+        raise InputError(f"--data {data}: no usable Kinetics clip ({len(report.left_out())} "
+                         "left out); clips must be named {label}-{youtube_id}-{start}-{end}.mp4")
+    return choice, report
+
+
+def plot_title(device: str, views: tuple[int, int], weights: str, synthetic: bool) -> str:
+    title = f"Top-1 vs latency, {device}, {views[0]}x{views[1]} views"
+    if weights == RANDOM_WEIGHTS:
+        title += "\nRANDOM WEIGHTS: accuracy is chance level, not a finding"
+    if synthetic:
+        title += "\nSYNTHETIC DATA: not Kinetics clips"
+    return title
+
+
+def run_benchmark(
+    names: Sequence[str],
+    load_model: Callable[[str], Model],
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    weights: str | None = "default",
+    views: tuple[int, int] = (1, 1),
+    device: str | torch.device = "auto",
+    max_clips: int | None = None,
+    batch_size: int = 1,
+    warmup: int = 2,
+    iters: int = 10,
+    e2e_clips: int = 3,
+    amp: bool = False,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate and time each model of ``names`` on ``data``; write the four result files into
+    ``out_dir`` and return the ``results.json`` content.
+
+    Accuracy: ``views`` = (clips, crops) per video, softmax averaged; failed clips counted.
+    Speed (``utils.bench.speed``): latency per clip of ``views`` views (median, p90 over
+    ``iters`` after ``warmup``), clips/s at ``batch_size``, end-to-end seconds per clip on the
+    first ``e2e_clips`` clips, params and GFLOPs per view.
+    """
+    from utils.models import get_weights
+
+    names = check_models(names)
+    device = resolve_device(device)
+    label = weights_label(weights)
+    choice, report = kinetics_data(data, progress=progress)
+    samples = report.pairs()[:max_clips] if max_clips else report.pairs()
+    out = Path(out_dir)
+    rows, tables = [], []
+    for name in tqdm(names, desc="models", unit="model", disable=not progress):
+        spec = get_weights(name)
+        model = load_model(name)
+        result = evaluate(model, samples, spec.preset, num_clips=views[0], num_crops=views[1],
+                          categories=spec.categories, device=device, amp=amp,
+                          num_workers=num_workers, progress=progress, desc=name)
+        speed = measure_speed(model, spec.preset, device=device, views=views,
+                              batch_size=batch_size, warmup=warmup, iters=iters, amp=amp,
+                              clip_paths=result.paths[:e2e_clips])
+        rows.append({
+            "model": name, "top1": result.top1, "top5": result.top5, "clips": result.clips,
+            "failed": len(result.failed), "latency_ms_median": speed.latency_ms_median,
+            "latency_ms_p90": speed.latency_ms_p90, "clips_per_s": speed.clips_per_s,
+            "end_to_end_s_per_clip": speed.end_to_end_s_per_clip, "params_m": speed.params_m,
+            "gflops": speed.gflops, "published_top1": (spec.metrics or {}).get("top1"),
+        })
+        table = result.predictions()
+        table.insert(0, "model", name)
+        tables.append(table)
+        del model
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    results = {"device": str(device), "weights": label, "views": f"{views[0]}x{views[1]}",
+               "models": rows}
+    _write(out, results, tables, plot_title(str(device), views, label, choice.synthetic))
+    return results
+
+
+def _write(out: Path, results: dict[str, Any], tables: list[Any], title: str) -> None:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from utils.bench.plots import accuracy_vs_latency
+
+    write_json(results, out / "results.json")
+    with atomic_path(out / "results.csv") as tmp:
+        pd.DataFrame(results["models"], columns=list(RESULT_FIELDS)).to_csv(tmp, index=False)
+    with atomic_path(out / "predictions.csv") as tmp:
+        pd.concat(tables, ignore_index=True).to_csv(tmp, index=False)
+    fig = accuracy_vs_latency(results["models"], title=title)
+    save_figure(fig, out / "accuracy_vs_latency.png")
+    plt.close(fig)
+
+
+def predict_clip(
+    model: Model,
+    path: str | Path,
+    preset: Any,
+    categories: Sequence[str],
+    *,
+    topk: int = 5,
+    views: tuple[int, int] = (1, 1),
+    device: str | torch.device = "cpu",
+) -> list[tuple[str, float]]:
+    """The ``topk`` classes of one video with their view-averaged probabilities, best first."""
+    from utils.video.presets import load_clip
+
+    if topk < 1:
+        raise InputError(f"--topk must be >= 1, got {topk}")
+    x = load_clip(path, preset, num_clips=views[0], num_crops=views[1])
+    probs = forward_views(model, x, views[0] * views[1], device=device)[0]
+    if len(probs) != len(categories):
+        raise InputError(f"the model gives {len(probs)} scores for {len(categories)} categories")
+    top = probs.topk(min(topk, len(probs)))
+    return [(categories[int(i)], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
