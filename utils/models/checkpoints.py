@@ -1,0 +1,137 @@
+"""Finding, verifying and loading the official checkpoint files, one small loader per format.
+
+Formats (as published, never converted on disk):
+- ``tsm``: mit-han-lab ``{"state_dict": {"module.base_model.<resnet50 keys>", ...,
+  "module.new_fc.weight", "module.new_fc.bias"}}`` (saved from ``nn.DataParallel``, hence
+  ``module.``); shifted convs under ``layerX.Y.conv1.net.weight``. Same key handling as the
+  official ``test_models.py`` (drop the first dotted component).
+- ``pytorchvideo``: ``{"model_state": <state dict of the pytorchvideo hub model>, ...}``
+  (``pytorchvideo.models.hub.utils`` loads ``checkpoint["model_state"]``).
+- ``torchvision``: the plain state dict of the torchvision model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.error
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from utils.errors import InputError
+from utils.models.base import VideoClassifier
+from utils.models.spec import ModelSpec
+
+_SHOWN_KEYS = 8
+
+
+def cache_path(spec: ModelSpec) -> Path:
+    """Where ``weights="default"`` keeps the file: ``torch.hub.get_dir()/checkpoints/<filename>``
+    (the folder torchvision's own weights use; ``TORCH_HOME`` moves it)."""
+    if spec.filename is None:
+        raise InputError(f"{spec.name} has no checkpoint (random weights only): use weights=None")
+    return Path(torch.hub.get_dir()) / "checkpoints" / spec.filename
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_hash(path: Path, spec: ModelSpec) -> None:
+    """The file's SHA-256 must start with ``spec.sha256`` (full digest or published prefix)."""
+    if spec.sha256 is None:
+        return
+    actual = sha256_of(path)
+    if not actual.startswith(spec.sha256):
+        raise InputError(
+            f"{path}: SHA-256 {actual} does not match {spec.sha256} published for {spec.name} "
+            f"({spec.url}); the file is corrupt or another checkpoint: delete it and retry"
+        )
+
+
+def download(spec: ModelSpec, *, progress: bool = True) -> Path:
+    """The cached checkpoint of ``spec``, downloaded on first use; the hash (when published) is
+    checked on every use, so a truncated or swapped file in the cache is caught too."""
+    path = cache_path(spec)
+    if not path.exists():
+        assert spec.url is not None  # a spec with a filename has a url
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Writes to a temporary file and renames it when complete.
+            torch.hub.download_url_to_file(
+                spec.url, str(path), hash_prefix=spec.sha256, progress=progress
+            )
+        except RuntimeError as exc:  # torch.hub's hash check of the downloaded bytes
+            raise InputError(f"{spec.url}: {exc}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise InputError(
+                f"cannot download the {spec.name} checkpoint ({exc}). Fetch {spec.url} on a "
+                f"machine with internet and put the file, unchanged, at {path} "
+                f"(or pass weights=<path to the file>)"
+            ) from exc
+    check_hash(path, spec)
+    return path
+
+
+def read_checkpoint(path: Path) -> Any:
+    """``torch.load`` with ``weights_only=True``: a checkpoint can never run code here."""
+    if not path.is_file():
+        raise InputError(f"weights={str(path)!r}: no such checkpoint file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types; all mean a bad file
+        raise InputError(f"{path}: not a loadable PyTorch checkpoint ({exc})") from exc
+
+
+def _entry(obj: Any, key: str, path: Path, fmt: str) -> Mapping[str, torch.Tensor]:
+    if not isinstance(obj, Mapping) or key not in obj:
+        keys = list(obj)[:_SHOWN_KEYS] if isinstance(obj, Mapping) else type(obj).__name__
+        raise InputError(f"{path}: a {fmt!r} checkpoint holds {key!r}; found {keys}")
+    return obj[key]
+
+
+def official_state_dict(obj: Any, fmt: str, path: Path) -> Mapping[str, torch.Tensor]:
+    """The state dict inside a loaded checkpoint of format ``fmt``, keys as the model names them."""
+    if fmt == "tsm":
+        state = _entry(obj, "state_dict", path, fmt)
+        return {k.split(".", 1)[1] if k.startswith("module.") else k: v for k, v in state.items()}
+    if fmt == "pytorchvideo":
+        return _entry(obj, "model_state", path, fmt)
+    if fmt == "torchvision":
+        if not isinstance(obj, Mapping):
+            raise InputError(f"{path}: a torchvision checkpoint is a state dict, got {type(obj)}")
+        return obj
+    raise InputError(f"unknown checkpoint format {fmt!r}")
+
+
+def _listed(keys: list[str]) -> str:
+    more = f" (+{len(keys) - _SHOWN_KEYS} more)" if len(keys) > _SHOWN_KEYS else ""
+    return ", ".join(keys[:_SHOWN_KEYS]) + more if keys else "none"
+
+
+def load_into(model: VideoClassifier, path: Path) -> None:
+    """Load the official file at ``path`` into ``model``; any key mismatch is an InputError
+    listing the missing and the unexpected keys (usually: the file of another model)."""
+    spec = model.spec
+    if spec.format is None:
+        raise InputError(f"{spec.name} has no checkpoint format (random weights only)")
+    state = official_state_dict(read_checkpoint(path), spec.format, path)
+    try:
+        # strict=False returns the mismatches instead of raising; it lets BatchNorm fill
+        # ``num_batches_tracked`` for files saved before PyTorch 0.4.1, as a strict load would.
+        result = model.checkpoint_module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same keys, other shapes (e.g. another number of classes)
+        raise InputError(f"{path} does not fit {spec.name}: {exc}") from exc
+    if result.missing_keys or result.unexpected_keys:
+        raise InputError(
+            f"{path} does not fit {spec.name} (format {spec.format!r}): "
+            f"{len(result.missing_keys)} missing keys: {_listed(result.missing_keys)}; "
+            f"{len(result.unexpected_keys)} unexpected keys: {_listed(result.unexpected_keys)}"
+        )
+    model.pretrained = True
