@@ -11,19 +11,13 @@ from utils.errors import InputError
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; asking for CUDA without one is an
-    InputError (a silent CPU fallback would mislabel every timing)."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise InputError(
-            f"--device: unknown device {device!r} (auto, cpu, cuda, cuda:0...)") from None
+    """The zoo's ``resolve_device`` ("auto" -> CUDA when available, else CPU), and asking for
+    CUDA without one is an InputError: a silent CPU fallback would mislabel every timing."""
+    from utils.models import resolve_device as zoo_device
+
+    resolved = zoo_device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: CUDA is not available here (use auto or cpu)")
+        raise InputError(f"device {device}: CUDA is not available here (use auto or cpu)")
     return resolved
 
 

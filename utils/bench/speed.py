@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -57,10 +58,19 @@ def random_clip(preset: Preset, batch: int = 1, device: torch.device | str = "cp
 def gflops_per_view(
     model: Model, preset: Preset, device: torch.device | str = "cpu"
 ) -> float | None:
-    """GMACs of one view of ``preset`` (the zoos' "GFLOPs"); None when ``model`` is no module."""
+    """GMACs of one view of ``preset`` (the zoos' "GFLOPs"); None when ``model`` is no module.
+
+    Counted on a copy of the model on PyTorch's ``meta`` device: shapes only, no arithmetic,
+    the same count in a fraction of the time (SlowFast R50: about 1 s instead of 11 on 2 CPU
+    cores). An op without a meta kernel falls back to a real forward on ``device``.
+    """
     if not isinstance(model, torch.nn.Module):
         return None
-    return count_macs(model, random_clip(preset, 1, device)) / 1e9
+    try:
+        meta = copy.deepcopy(model).to("meta")
+        return count_macs(meta, random_clip(preset, 1, "meta")) / 1e9
+    except (NotImplementedError, RuntimeError):
+        return count_macs(model, random_clip(preset, 1, device)) / 1e9
 
 
 def time_forward(model: Model, x: torch.Tensor, *, warmup: int = 2, iters: int = 10,
