@@ -49,7 +49,9 @@ def check_models(names: Sequence[str]) -> list[str]:
 
 def kinetics_data(data: str | Path, *, progress: bool = True) -> tuple[DataChoice, Any]:
     """``"synthetic"`` (generated sample, flagged) or a folder of Kinetics clips -> the data
-    choice and the loader's report (clips left out are in ``report.left_out()``)."""
+    choice and the loader's report (clips left out for their name or label are in
+    ``report.left_out()``). Clips are not probed here: a clip that cannot be decoded reaches
+    ``evaluate``, which lists and counts it in each model's ``failed``."""
     from utils.datasets.kinetics import load_kinetics_sample
     from utils.datasets.synth import choose_kinetics_sample
 
@@ -57,7 +59,7 @@ def kinetics_data(data: str | Path, *, progress: bool = True) -> tuple[DataChoic
         choice = choose_kinetics_sample("synthetic", progress=progress)
     else:
         choice = DataChoice(Path(data), synthetic=False)
-    report = load_kinetics_sample(choice.path, progress=progress)
+    report = load_kinetics_sample(choice.path, check_readable=False, progress=progress)
     if not report.samples:
         raise InputError(f"--data {data}: no usable Kinetics clip ({len(report.left_out())} "
                          "left out); clips must be named {label}-{youtube_id}-{start}-{end}.mp4")
@@ -106,6 +108,8 @@ def run_benchmark(
     label = weights_label(weights)
     choice, report = kinetics_data(data, progress=progress)
     samples = report.pairs()[:max_clips] if max_clips else report.pairs()
+    for name, reason in report.left_out().items():
+        print(f"left out {name}: {reason}")
     out = Path(out_dir)
     rows, tables = [], []
     for name in tqdm(names, desc="models", unit="model", disable=not progress):
