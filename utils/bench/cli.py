@@ -106,7 +106,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
     bench.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
     bench.add_argument("--max-clips", type=_positive, default=None,
-                       help="evaluate only the first N clips (default: all)")
+                       help="evaluate N clips spread over the classes (default: all)")
     bench.add_argument("--batch-size", type=_positive, default=1,
                        help="clips per forward for the clips/s measure (default 1)")
     bench.add_argument("--iters", type=_positive, default=10,

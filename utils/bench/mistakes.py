@@ -116,3 +116,29 @@ def compare_predictions(correct: EvalResult, mistaken: EvalResult) -> dict[str, 
         "top1_delta": mistaken.top1 - correct.top1,
         "top5_delta": mistaken.top5 - correct.top5,
     }
+
+
+def describe_effects(correct: EvalResult, effects: dict[str, dict[str, Any]], *,
+                     findings: bool) -> str:
+    """Markdown sentences generated from the measured effects. ``findings`` is True only for a
+    pretrained model on real clips; otherwise the text says the accuracies mean nothing and
+    speaks only of how far the predictions moved."""
+    worst = min(effects, key=lambda name: effects[name]["top1_agreement"])
+    lines = []
+    if findings:
+        lines.append(f"With the correct pipeline top-1 is **{correct.top1:.1f} %** on "
+                     f"{correct.clips} clips.")
+        lines += [f"- {name}: top-1 {e['top1']:.1f} % ({e['top1_delta']:+.1f} points), "
+                  f"top-1 unchanged on {100 * e['top1_agreement']:.0f} % of the clips."
+                  for name, e in effects.items()]
+    else:
+        lines.append(f"Random weights and/or synthetic clips: the top-1 values "
+                     f"({correct.top1:.1f} % with the correct pipeline) are not findings. What "
+                     "is measured is how far each mistake moves the predictions:")
+        lines += [f"- {name}: the top-1 class stays the same on "
+                  f"{100 * e['top1_agreement']:.0f} % of the {e['clips']} clips; the probability "
+                  f"of the correct pipeline's top class moves by {e['mean_abs_dprob']:.4f} on "
+                  "average." for name, e in effects.items()]
+    lines.append(f"The largest change comes from **{worst}** "
+                 f"({100 * effects[worst]['top1_agreement']:.0f} % of top-1 answers unchanged).")
+    return "\n".join(lines)

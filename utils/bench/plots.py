@@ -41,6 +41,29 @@ def accuracy_vs_latency(rows: Sequence[Mapping[str, Any]], *, title: str,
     return fig
 
 
+def mistakes_figure(correct_top1: float, effects: Mapping[str, Mapping[str, float]], *,
+                    title: str) -> Any:
+    """Per mistake: share of clips whose top-1 class is unchanged (left) and top-1 accuracy
+    against the correct pipeline's (right, dashed line)."""
+    import matplotlib.pyplot as plt
+
+    names = list(effects)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.barh(names, [100 * effects[n]["top1_agreement"] for n in names], color="C1")
+    left.set_xlim(0, 100)
+    left.set_xlabel("clips whose top-1 class is unchanged (%)")
+    left.invert_yaxis()
+    right.barh(names, [effects[n]["top1"] for n in names], color="C3")
+    right.axvline(correct_top1, color="k", ls="--", label=f"correct pipeline {correct_top1:.1f} %")
+    right.set_xlabel("top-1 accuracy (%)")
+    right.set_yticks([])
+    right.invert_yaxis()
+    right.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def sampled_frame_times(preset: Preset, duration: float) -> dict[str, np.ndarray]:
     """The times (s) of the frames one test view of ``preset`` uses; with a slow pathway
     (SlowFast, ``alpha``) also the slow subset the model takes from the fast frames."""

@@ -7,11 +7,13 @@ eager PyTorch or any other runtime with the forward contract.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -21,6 +23,7 @@ from utils.bench.speed import measure_speed
 from utils.datamode import DataChoice
 from utils.errors import InputError
 from utils.io import atomic_path, save_figure, write_json
+from utils.video.presets import Preset
 
 RESULT_FIELDS = (
     "model", "top1", "top5", "clips", "failed", "latency_ms_median", "latency_ms_p90",
@@ -34,6 +37,16 @@ def weights_label(weights: str | None) -> str:
     if weights is None or weights == "none":
         return RANDOM_WEIGHTS
     return str(weights)
+
+
+def choose_weights(mode: str, synthetic: bool) -> str | None:
+    """The ``weights`` argument of ``build_model`` for a notebook's ``WEIGHTS`` parameter:
+    "auto" = the official checkpoints on real data, random weights on synthetic data (a
+    checkpoint on generated clips measures nothing, and random weights cannot be mistaken for
+    a finding); "default", "none" or a checkpoint path as given."""
+    if mode == "auto":
+        return None if synthetic else "default"
+    return None if mode == "none" else mode
 
 
 def check_models(names: Sequence[str]) -> list[str]:
@@ -66,8 +79,71 @@ def kinetics_data(data: str | Path, *, progress: bool = True) -> tuple[DataChoic
     return choice, report
 
 
-def plot_title(device: str, views: tuple[int, int], weights: str, synthetic: bool) -> str:
+def pick_clips(
+    samples: Sequence[tuple[Path, int]], max_clips: int | None
+) -> list[tuple[Path, int]]:
+    """At most ``max_clips`` samples spread evenly over the (name-sorted, so class-sorted) list:
+    a subset covers the classes instead of the first few alphabetically."""
+    samples = list(samples)
+    if not max_clips or max_clips >= len(samples):
+        return samples
+    picks = np.unique(np.linspace(0, len(samples) - 1, max_clips).round().astype(int))
+    return [samples[i] for i in picks]
+
+
+def describe_results(results: dict[str, Any], *, findings: bool) -> str:
+    """Markdown sentences generated from a ``run_benchmark`` result. ``findings`` is True only
+    for pretrained weights on real clips; otherwise accuracy is called what it is: chance."""
+    rows = results["models"]
+    fast = min(rows, key=lambda r: r["latency_ms_median"])
+    slow = max(rows, key=lambda r: r["latency_ms_median"])
+
+    def gflops(row: dict[str, Any]) -> str:
+        return "n/a" if row["gflops"] is None else f"{row['gflops']:.1f}"
+
+    text = (f"On {results['device']} ({results['views']} views), **{fast['model']}** is the "
+            f"fastest: {fast['latency_ms_median']:.0f} ms per clip, {fast['clips_per_s']:.1f} "
+            f"clips/s, {gflops(fast)} GFLOPs per view.")
+    if slow is not fast:
+        text += (f" **{slow['model']}** is the slowest: {slow['latency_ms_median']:.0f} ms, "
+                 f"{slow['latency_ms_median'] / fast['latency_ms_median']:.1f}x longer, "
+                 f"{gflops(slow)} GFLOPs.")
+    if findings:
+        best = max(rows, key=lambda r: r["top1"])
+        text += (f" The most accurate here is **{best['model']}**: top-1 {best['top1']:.1f} %, "
+                 f"top-5 {best['top5']:.1f} % on {best['clips']} clips")
+        text += (f" (published: {best['published_top1']} %, on the full validation set "
+                 "with its own views)." if best["published_top1"] is not None else ".")
+    else:
+        text += (" The measured top-1 values are chance level (random weights or synthetic "
+                 "clips): not findings. The published top-1 (hollow markers) are the numbers to "
+                 "compare.")
+    return text
+
+
+def scale_preset(preset: Preset, scale: float) -> Preset:
+    """``preset`` with its resize and crop sizes multiplied by ``scale`` (frames unchanged): for
+    smoke runs on a CPU and resolution studies. Results at ``scale`` != 1 are not comparable
+    with published figures, and are labelled so."""
+    if scale == 1:
+        return preset
+    if not 0 < scale <= 4:
+        raise InputError(f"scale must be in (0, 4], got {scale}")
+
+    def size(n: int) -> int:
+        return max(16, round(n * scale))
+
+    resize = (size(preset.resize) if isinstance(preset.resize, int)
+              else (size(preset.resize[0]), size(preset.resize[1])))
+    return dataclasses.replace(preset, name=f"{preset.name}_x{scale:g}", resize=resize,
+                               crop=size(preset.crop))
+
+
+def plot_title(device: str, views: tuple[int, int], weights: str, synthetic: bool,
+               scale: float = 1.0) -> str:
     title = f"Top-1 vs latency, {device}, {views[0]}x{views[1]} views"
+    if scale != 1:
+        title += f", inputs scaled x{scale:g} (not the published size)"
     if weights == RANDOM_WEIGHTS:
         title += "\nRANDOM WEIGHTS: accuracy is chance level, not a finding"
     if synthetic:
@@ -91,10 +167,12 @@ def run_benchmark(
     e2e_clips: int = 3,
     amp: bool = False,
     num_workers: int = 0,
+    scale: float = 1.0,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Evaluate and time each model of ``names`` on ``data``; write the four result files into
-    ``out_dir`` and return the ``results.json`` content.
+    ``out_dir`` and return the ``results.json`` content. ``max_clips`` takes a subset spread
+    over the classes (``pick_clips``); ``scale`` shrinks every input (``scale_preset``).
 
     Accuracy: ``views`` = (clips, crops) per video, softmax averaged; failed clips counted.
     Speed (``utils.bench.speed``): latency per clip of ``views`` views (median, p90 over
@@ -107,18 +185,19 @@ def run_benchmark(
     device = resolve_device(device)
     label = weights_label(weights)
     choice, report = kinetics_data(data, progress=progress)
-    samples = report.pairs()[:max_clips] if max_clips else report.pairs()
+    samples = pick_clips(report.pairs(), max_clips)
     for name, reason in report.left_out().items():
         print(f"left out {name}: {reason}")
     out = Path(out_dir)
     rows, tables = [], []
     for name in tqdm(names, desc="models", unit="model", disable=not progress):
         spec = get_weights(name)
+        preset = scale_preset(spec.preset, scale)
         model = load_model(name)
-        result = evaluate(model, samples, spec.preset, num_clips=views[0], num_crops=views[1],
+        result = evaluate(model, samples, preset, num_clips=views[0], num_crops=views[1],
                           categories=spec.categories, device=device, amp=amp,
                           num_workers=num_workers, progress=progress, desc=name)
-        speed = measure_speed(model, spec.preset, device=device, views=views,
+        speed = measure_speed(model, preset, device=device, views=views,
                               batch_size=batch_size, warmup=warmup, iters=iters, amp=amp,
                               clip_paths=result.paths[:e2e_clips])
         rows.append({
@@ -137,7 +216,8 @@ def run_benchmark(
             torch.cuda.empty_cache()
     results = {"device": str(device), "weights": label, "views": f"{views[0]}x{views[1]}",
                "models": rows}
-    _write(out, results, tables, plot_title(str(device), views, label, choice.synthetic))
+    _write(out, results, tables,
+           plot_title(str(device), views, label, choice.synthetic, scale))
     return results
 
 
@@ -160,7 +240,7 @@ def _write(out: Path, results: dict[str, Any], tables: list[Any], title: str) ->
 def predict_clip(
     model: Model,
     path: str | Path,
-    preset: Any,
+    preset: Preset,
     categories: Sequence[str],
     *,
     topk: int = 5,
