@@ -123,7 +123,8 @@ def describe_effects(correct: EvalResult, effects: dict[str, dict[str, Any]], *,
     """Markdown sentences generated from the measured effects. ``findings`` is True only for a
     pretrained model on real clips; otherwise the text says the accuracies mean nothing and
     speaks only of how far the predictions moved."""
-    worst = min(effects, key=lambda name: effects[name]["top1_agreement"])
+    worst = min(effects, key=lambda name: (effects[name]["top1_agreement"],
+                                           -effects[name]["mean_abs_dprob"]))
     lines = []
     if findings:
         lines.append(f"With the correct pipeline top-1 is **{correct.top1:.1f} %** on "
@@ -140,5 +141,6 @@ def describe_effects(correct: EvalResult, effects: dict[str, dict[str, Any]], *,
                   f"of the correct pipeline's top class moves by {e['mean_abs_dprob']:.4f} on "
                   "average." for name, e in effects.items()]
     lines.append(f"The largest change comes from **{worst}** "
-                 f"({100 * effects[worst]['top1_agreement']:.0f} % of top-1 answers unchanged).")
+                 f"({100 * effects[worst]['top1_agreement']:.0f} % of top-1 answers unchanged, "
+                 f"mean |Δprob| {effects[worst]['mean_abs_dprob']:.4f}).")
     return "\n".join(lines)

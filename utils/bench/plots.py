@@ -42,23 +42,27 @@ def accuracy_vs_latency(rows: Sequence[Mapping[str, Any]], *, title: str,
 
 
 def mistakes_figure(correct_top1: float, effects: Mapping[str, Mapping[str, float]], *,
-                    title: str) -> Any:
-    """Per mistake: share of clips whose top-1 class is unchanged (left) and top-1 accuracy
-    against the correct pipeline's (right, dashed line)."""
+                    title: str, show_accuracy: bool = True) -> Any:
+    """Per mistake: share of clips whose top-1 class is unchanged, and mean |change| of the
+    probability of the correct pipeline's top class; with ``show_accuracy`` (pretrained weights
+    on real clips) also top-1 against the correct pipeline's (dashed line)."""
     import matplotlib.pyplot as plt
 
     names = list(effects)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    left.barh(names, [100 * effects[n]["top1_agreement"] for n in names], color="C1")
-    left.set_xlim(0, 100)
-    left.set_xlabel("clips whose top-1 class is unchanged (%)")
-    left.invert_yaxis()
-    right.barh(names, [effects[n]["top1"] for n in names], color="C3")
-    right.axvline(correct_top1, color="k", ls="--", label=f"correct pipeline {correct_top1:.1f} %")
-    right.set_xlabel("top-1 accuracy (%)")
-    right.set_yticks([])
-    right.invert_yaxis()
-    right.legend(loc="lower right", fontsize=8)
+    panels = 3 if show_accuracy else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.8), sharey=True)
+    axes[0].barh(names, [100 * effects[n]["top1_agreement"] for n in names], color="C1")
+    axes[0].set_xlim(0, 100)
+    axes[0].set_xlabel("clips whose top-1 class is unchanged (%)")
+    axes[0].invert_yaxis()
+    axes[1].barh(names, [effects[n]["mean_abs_dprob"] for n in names], color="C0")
+    axes[1].set_xlabel("mean |Δ prob| of the correct top class")
+    if show_accuracy:
+        axes[2].barh(names, [effects[n]["top1"] for n in names], color="C3")
+        axes[2].axvline(correct_top1, color="k", ls="--",
+                        label=f"correct pipeline {correct_top1:.1f} %")
+        axes[2].set_xlabel("top-1 accuracy (%)")
+        axes[2].legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -99,7 +99,7 @@ def describe_results(results: dict[str, Any], *, findings: bool) -> str:
     slow = max(rows, key=lambda r: r["latency_ms_median"])
 
     def gflops(row: dict[str, Any]) -> str:
-        return "n/a" if row["gflops"] is None else f"{row['gflops']:.1f}"
+        return "n/a" if row["gflops"] is None else f"{row['gflops']:.3g}"
 
     text = (f"On {results['device']} ({results['views']} views), **{fast['model']}** is the "
             f"fastest: {fast['latency_ms_median']:.0f} ms per clip, {fast['clips_per_s']:.1f} "
