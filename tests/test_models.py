@@ -84,6 +84,7 @@ def test_forward_and_features_shapes(name: str, outputs) -> None:
     assert feats.shape == (x.shape[0], model.spec.embed_dim)
     assert torch.isfinite(logits).all() and torch.isfinite(feats).all()
     assert not model.training and model.pretrained is False and model.spec is get_weights(name)
+    assert model.weights_path is None and "random" in model.weights_label
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -140,3 +141,10 @@ def test_auto_device_is_cpu_without_cuda(outputs) -> None:
     model = build_model("tiny3d", weights=None, device="auto")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(model.parameters()).device.type == expected
+
+
+def test_readme_table_is_generated_from_the_specs() -> None:
+    from utils.models.registry import zoo_table
+    from utils.paths import REPO_ROOT
+
+    assert zoo_table() in (REPO_ROOT / "README.md").read_text()
