@@ -151,3 +151,17 @@ def test_evaluate_applies_input_fn_and_keeps_the_model_mode(sample: list[tuple[P
 def test_evaluate_rejects_empty_input() -> None:
     with pytest.raises(InputError, match="no clips"):
         evaluate(Constant([0.0]), [], TINY_PRESET)
+
+
+def test_decoding_workers_give_the_same_result(sample: list[tuple[Path, int]],
+                                               tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"junk")
+    torch.manual_seed(0)
+    model = TwoConv3d(classes=3).eval()
+    clips = [*sample, (broken, 0)]
+    serial = evaluate(model, clips, TINY_PRESET, batch_size=2, progress=False)
+    parallel = evaluate(model, clips, TINY_PRESET, batch_size=2, num_workers=2, progress=False)
+    assert [p.name for p in parallel.paths] == [p.name for p in serial.paths]
+    np.testing.assert_allclose(parallel.probs, serial.probs, rtol=1e-6)
+    assert parallel.failed == serial.failed and list(parallel.failed) == [str(broken)]
