@@ -65,6 +65,9 @@ def test_csv_predictions_and_plot(bench_out: Path) -> None:
     assert top1 == pytest.approx(json.loads((bench_out / "results.json").read_text())
                                  ["models"][0]["top1"])
     assert (bench_out / "accuracy_vs_latency.png").stat().st_size > 1000
+    speed = json.loads((bench_out / "speed.json").read_text())["models"]["tiny3d"]
+    assert speed["amp"] is False and speed["batch_size"] == 2 and speed["views"] == [2, 3]
+    assert speed["peak_memory_mb"] is None  # CPU
 
 
 def test_predictions_match_a_direct_forward(bench_out: Path, clips: Path) -> None:

@@ -54,8 +54,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"{row['model']:<14} top-1 {row['top1']:6.2f} %  top-5 {row['top5']:6.2f} %  "
               f"{row['clips']} clips ({row['failed']} failed)  "
               f"{row['latency_ms_median']:8.1f} ms/clip  {row['clips_per_s']:7.2f} clips/s")
-    print(f"wrote results.json, results.csv, predictions.csv, accuracy_vs_latency.png to "
-          f"{Path(args.out).resolve()}")
+    print(f"wrote results.json, results.csv, predictions.csv, accuracy_vs_latency.png and "
+          f"speed.json (AMP used, batch size, peak CUDA memory) to {Path(args.out).resolve()}")
     return 0
 
 
@@ -91,7 +91,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "bench", help="accuracy, latency, throughput, params and FLOPs of zoo models",
         description="Evaluate each model on a Kinetics sample (top-1/top-5, multi-view) and time "
         "it. Reads the clips in --data; writes results.json, results.csv, predictions.csv "
-        "(one row per clip, failed clips with their reason) and accuracy_vs_latency.png into "
+        "(one row per clip, failed clips with their reason), accuracy_vs_latency.png and "
+        "speed.json (each model's timing settings, AMP actually used, peak CUDA memory) into "
         "--out.")
     bench.add_argument("--models", type=_models, default=["tsn_r50", "tsm_r50", "slowfast_r50"],
                        help="comma-separated zoo names (default: tsn_r50,tsm_r50,slowfast_r50; "

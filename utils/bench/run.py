@@ -1,5 +1,7 @@
 """A benchmark run over several zoo models: accuracy, speed and cost, written as the files of
-``actionlab bench`` (results.json / .csv, predictions.csv, accuracy_vs_latency.png).
+``actionlab bench`` (results.json / .csv, predictions.csv, accuracy_vs_latency.png, and
+speed.json with every model's full ``SpeedReport``: AMP actually used, batch size, peak CUDA
+memory).
 
 The model comes from a ``load_model(name)`` callable, so the same run measures a zoo model in
 eager PyTorch or any other runtime with the forward contract.
@@ -189,7 +191,7 @@ def run_benchmark(
     for name, reason in report.left_out().items():
         print(f"left out {name}: {reason}")
     out = Path(out_dir)
-    rows, tables = [], []
+    rows, tables, speeds = [], [], {}
     for name in tqdm(names, desc="models", unit="model", disable=not progress):
         spec = get_weights(name)
         preset = scale_preset(spec.preset, scale)
@@ -207,6 +209,7 @@ def run_benchmark(
             "end_to_end_s_per_clip": speed.end_to_end_s_per_clip, "params_m": speed.params_m,
             "gflops": speed.gflops, "published_top1": (spec.metrics or {}).get("top1"),
         })
+        speeds[name] = speed.to_dict()
         table = result.predictions()
         table.insert(0, "model", name)
         tables.append(table)
@@ -218,6 +221,8 @@ def run_benchmark(
                "models": rows}
     _write(out, results, tables,
            plot_title(str(device), views, label, choice.synthetic, scale))
+    write_json({"weights": label, "scale": scale, "synthetic_data": choice.synthetic,
+                "models": speeds}, out / "speed.json")
     return results
 
 
