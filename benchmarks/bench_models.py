@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--iters", type=int, default=3)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     names = [n for n in args.models.split(",") if n]
     if BASELINE not in names:
         names.insert(0, BASELINE)
@@ -75,6 +77,9 @@ def main() -> None:
         "benchmark": "bench_models",
         "device": args.device,
         "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        # Other processes on the machine slow every model alike: read ratios, not absolutes.
+        "load_average_1min": {"start": load_before, "end": os.getloadavg()[0]},
         "weights": "none (random initialisation; speed does not depend on it)",
         "batch_size": args.batch_size,
         "warmup": args.warmup,
