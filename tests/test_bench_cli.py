@@ -51,6 +51,18 @@ def test_results_json_has_exactly_the_schema(bench_out: Path) -> None:
     assert row["published_top1"] is None
 
 
+def test_generated_folders_are_flagged_synthetic(clips: Path, tmp_path: Path) -> None:
+    from utils.bench.run import kinetics_data
+
+    choice, report = kinetics_data(clips, progress=False)
+    assert choice.synthetic and len(report.samples) == 5  # the broken file is parsed, not probed
+    real_like = tmp_path / "real"
+    real_like.mkdir()
+    for path in clips.glob("*.mp4"):
+        (real_like / path.name).write_bytes(path.read_bytes())
+    assert not kinetics_data(real_like, progress=False)[0].synthetic
+
+
 def test_csv_predictions_and_plot(bench_out: Path) -> None:
     table = pd.read_csv(bench_out / "results.csv")
     assert list(table.columns) == list(RESULT_FIELDS) and len(table) == 1
@@ -65,7 +77,9 @@ def test_csv_predictions_and_plot(bench_out: Path) -> None:
     assert top1 == pytest.approx(json.loads((bench_out / "results.json").read_text())
                                  ["models"][0]["top1"])
     assert (bench_out / "accuracy_vs_latency.png").stat().st_size > 1000
-    speed = json.loads((bench_out / "speed.json").read_text())["models"]["tiny3d"]
+    speed_file = json.loads((bench_out / "speed.json").read_text())
+    assert speed_file["synthetic_data"] is True and speed_file["weights"] == RANDOM_WEIGHTS
+    speed = speed_file["models"]["tiny3d"]
     assert speed["amp"] is False and speed["batch_size"] == 2 and speed["views"] == [2, 3]
     assert speed["peak_memory_mb"] is None  # CPU
 

@@ -63,17 +63,18 @@ def check_models(names: Sequence[str]) -> list[str]:
 
 
 def kinetics_data(data: str | Path, *, progress: bool = True) -> tuple[DataChoice, Any]:
-    """``"synthetic"`` (generated sample, flagged) or a folder of Kinetics clips -> the data
-    choice and the loader's report (clips left out for their name or label are in
-    ``report.left_out()``). Clips are not probed here: a clip that cannot be decoded reaches
-    ``evaluate``, which lists and counts it in each model's ``failed``."""
+    """``"synthetic"`` (generated sample) or a folder of Kinetics clips -> the data choice and
+    the loader's report (clips left out for their name or label are in ``report.left_out()``).
+    A folder written by the synthetic generator (it holds its marker file) is flagged synthetic
+    too. Clips are not probed here: a clip that cannot be decoded reaches ``evaluate``, which
+    lists and counts it in each model's ``failed``."""
     from utils.datasets.kinetics import load_kinetics_sample
-    from utils.datasets.synth import choose_kinetics_sample
+    from utils.datasets.synth import MARKER, choose_kinetics_sample
 
     if str(data) == "synthetic":
         choice = choose_kinetics_sample("synthetic", progress=progress)
     else:
-        choice = DataChoice(Path(data), synthetic=False)
+        choice = DataChoice(Path(data), synthetic=(Path(data) / MARKER).is_file())
     report = load_kinetics_sample(choice.path, check_readable=False, progress=progress)
     if not report.samples:
         raise InputError(f"--data {data}: no usable Kinetics clip ({len(report.left_out())} "
