@@ -67,18 +67,22 @@ def test_weights_choice_and_label() -> None:
 
 ROWS = [
     {"model": "tsm_r50", "top1": 70.0, "top5": 90.0, "clips": 20, "latency_ms_median": 40.0,
-     "clips_per_s": 30.0, "gflops": 32.7, "published_top1": 71.2},
+     "clips_per_s": 30.0, "gflops": 32.0, "published_top1": 71.2, "end_to_end_s_per_clip": 0.2},
     {"model": "x3d_xs", "top1": 65.0, "top5": 85.0, "clips": 20, "latency_ms_median": 10.0,
-     "clips_per_s": 120.0, "gflops": 0.844, "published_top1": 69.12},
+     "clips_per_s": 120.0, "gflops": 0.5, "published_top1": 69.12,
+     "end_to_end_s_per_clip": 0.1},
 ]
 
 
 def test_describe_results_from_the_numbers() -> None:
     results = {"device": "cuda", "views": "1x1", "models": ROWS}
     text = describe_results(results, findings=True)
-    assert "**x3d_xs** is the fastest: 10 ms" in text and "0.844 GFLOPs" in text
+    assert "**x3d_xs** is the fastest: 10 ms" in text and "0.5 GFLOPs" in text
     assert "**tsm_r50** is the slowest: 40 ms, 4.0x longer" in text
     assert "most accurate here is **tsm_r50**: top-1 70.0 %" in text and "71.2" in text
+    # 40 / 32 = 1.25 ms per GFLOP against 10 / 0.5 = 20; model share 40 / 200 and 10 / 100
+    assert "from 1.25 ms (tsm_r50) to 20 ms (x3d_xs)" in text
+    assert "take 80–90 % of the end-to-end time per clip (most for x3d_xs)" in text
     random = describe_results(results, findings=False)
     assert "chance level" in random and "most accurate" not in random
 

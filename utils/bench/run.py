@@ -111,6 +111,18 @@ def describe_results(results: dict[str, Any], *, findings: bool) -> str:
         text += (f" **{slow['model']}** is the slowest: {slow['latency_ms_median']:.0f} ms, "
                  f"{slow['latency_ms_median'] / fast['latency_ms_median']:.1f}x longer, "
                  f"{gflops(slow)} GFLOPs.")
+    per_gflop = {r["model"]: r["latency_ms_median"] / r["gflops"] for r in rows if r["gflops"]}
+    if len(per_gflop) > 1:
+        lo, hi = min(per_gflop, key=per_gflop.get), max(per_gflop, key=per_gflop.get)
+        text += (f" Time per GFLOP ranges from {per_gflop[lo]:.3g} ms ({lo}) to "
+                 f"{per_gflop[hi]:.3g} ms ({hi}).")
+    overhead = {r["model"]: 1 - r["latency_ms_median"] / 1000 / r["end_to_end_s_per_clip"]
+                for r in rows if r["end_to_end_s_per_clip"]}
+    if overhead:
+        top = max(overhead, key=overhead.get)
+        text += (f" Decoding and preprocessing take {100 * min(overhead.values()):.0f}–"
+                 f"{100 * max(overhead.values()):.0f} % of the end-to-end time per clip (most "
+                 f"for {top}).")
     if findings:
         best = max(rows, key=lambda r: r["top1"])
         text += (f" The most accurate here is **{best['model']}**: top-1 {best['top1']:.1f} %, "
