@@ -48,13 +48,17 @@ def get_weights(name: str) -> ModelSpec:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` is CUDA when available, else the CPU; anything else as torch reads it."""
+    """``"auto"`` is CUDA when available, else the CPU; asking for CUDA on a machine without it
+    is an InputError (not a crash halfway through a notebook)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
         raise InputError(f"device={device!r}: {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device={device!r} but CUDA is not available: use 'auto' or 'cpu'")
+    return resolved
 
 
 def build_model(
