@@ -7,18 +7,14 @@ from typing import Any
 
 import torch
 
-from utils.errors import InputError
-
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """The zoo's ``resolve_device`` ("auto" -> CUDA when available, else CPU), and asking for
-    CUDA without one is an InputError: a silent CPU fallback would mislabel every timing."""
+    """The zoo's rule (``utils.models.resolve_device``: "auto" -> CUDA when available, CUDA
+    asked for without one -> InputError), imported only when called: the zoo pulls in
+    pytorchvideo and torchvision's model modules."""
     from utils.models import resolve_device as zoo_device
 
-    resolved = zoo_device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device}: CUDA is not available here (use auto or cpu)")
-    return resolved
+    return zoo_device(device)
 
 
 def amp_active(device: torch.device, amp: bool) -> bool:
