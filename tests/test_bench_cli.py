@@ -133,6 +133,8 @@ def test_models_list(capsys: pytest.CaptureFixture) -> None:
     ["bench", "--models", "tiny3d", "--data", "{clips}", "--out", "{out}", "--views", "2x2"],
     ["bench", "--models", "tiny3d", "--data", "{clips}", "--out", "{out}", "--device", "cuda:7"],
     ["bench", "--models", "tiny3d", "--data", "{clips}", "--out", "{out}", "--weights", "x"],
+    ["bench", "--models", "tiny3d", "--data", "{clips}", "--out", "{out}", "--warmup", "-1"],
+    ["bench", "--models", "tiny3d", "--data", "{clips}", "--out", "{out}", "--iters", "0"],
     ["predict", "--model", "tiny3d", "--weights", "none", "{out}/none.mp4"],
     ["predict", "--model", "tiny3d", "--weights", "{out}/none.pth", "{clips}"],
     ["predict", "--model", "tiny3d", "--weights", "none", "{clips}", "--topk", "0"],

@@ -29,14 +29,19 @@ def _models(text: str) -> list[str]:
     return names
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
+def _at_least(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+_positive, _non_negative = _at_least(1), _at_least(0)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -112,12 +117,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="clips per forward for the clips/s measure (default 1)")
     bench.add_argument("--iters", type=_positive, default=10,
                        help="timed forwards per model (default 10)")
-    bench.add_argument("--warmup", type=int, default=2, help="untimed forwards first (default 2)")
+    bench.add_argument("--warmup", type=_non_negative, default=2,
+                       help="untimed forwards first (default 2)")
     bench.add_argument("--e2e-clips", type=_positive, default=3,
                        help="clips timed end to end, decode + preprocess + forward (default 3)")
     bench.add_argument("--amp", action="store_true",
                        help="float16 autocast on CUDA (ignored on CPU, reported as off)")
-    bench.add_argument("--workers", type=int, default=0,
+    bench.add_argument("--workers", type=_non_negative, default=0,
                        help="decoding processes for the evaluation (default 0)")
     bench.set_defaults(func=_bench)
 
