@@ -113,13 +113,14 @@ def describe_results(results: dict[str, Any], *, findings: bool) -> str:
                  f"{gflops(slow)} GFLOPs.")
     per_gflop = {r["model"]: r["latency_ms_median"] / r["gflops"] for r in rows if r["gflops"]}
     if len(per_gflop) > 1:
-        lo, hi = min(per_gflop, key=per_gflop.get), max(per_gflop, key=per_gflop.get)
+        lo = min(per_gflop, key=per_gflop.__getitem__)
+        hi = max(per_gflop, key=per_gflop.__getitem__)
         text += (f" Time per GFLOP ranges from {per_gflop[lo]:.3g} ms ({lo}) to "
                  f"{per_gflop[hi]:.3g} ms ({hi}).")
     overhead = {r["model"]: 1 - r["latency_ms_median"] / 1000 / r["end_to_end_s_per_clip"]
                 for r in rows if r["end_to_end_s_per_clip"]}
     if overhead:
-        top = max(overhead, key=overhead.get)
+        top = max(overhead, key=overhead.__getitem__)
         text += (f" Decoding and preprocessing take {100 * min(overhead.values()):.0f}–"
                  f"{100 * max(overhead.values()):.0f} % of the end-to-end time per clip (most "
                  f"for {top}).")
