@@ -9,6 +9,8 @@ it). ``pretrained`` says whether a checkpoint was loaded: results of a model wit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -23,6 +25,7 @@ class VideoClassifier(nn.Module):
         super().__init__()
         self.spec = spec
         self.pretrained = False
+        self.weights_path: Path | None = None  # the checkpoint file loaded, if any
 
     @property
     def checkpoint_module(self) -> nn.Module:
@@ -41,5 +44,12 @@ class VideoClassifier(nn.Module):
         """Pooled embedding (N, embed_dim) before the classifier."""
         raise NotImplementedError
 
+    @property
+    def weights_label(self) -> str:
+        """What a result made with this model must say about its weights."""
+        if self.weights_path is None:
+            return "random initialisation (no checkpoint): predictions are meaningless"
+        return f"checkpoint {self.weights_path.name}"
+
     def extra_repr(self) -> str:
-        return f"name={self.spec.name}, pretrained={self.pretrained}"
+        return f"name={self.spec.name}, weights={self.weights_label}"

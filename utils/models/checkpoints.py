@@ -135,3 +135,4 @@ def load_into(model: VideoClassifier, path: Path) -> None:
             f"{len(result.unexpected_keys)} unexpected keys: {_listed(result.unexpected_keys)}"
         )
     model.pretrained = True
+    model.weights_path = path

@@ -2,7 +2,11 @@
 
 - mit-han-lab TSN/TSM: output index i = line i of the repo's ``tools/kinetics_label_map.txt``
   (``tools/gen_label_kinetics.py`` numbers the classes by that file), which is the sorted list.
-- pytorchvideo / PySlowFast: index = the value in ``kinetics_classnames.json`` (alphabetical).
+- pytorchvideo / PySlowFast: index = the value in ``kinetics_classnames.json`` (name -> index).
+  PySlowFast's ``slowfast/datasets/DATASET.md``: its Kinetics models were trained on the data of
+  facebookresearch/video-nonlocal-net, whose ``process_data/kinetics/classids.json`` (same
+  name -> index format) numbers the classes alphabetically (checked: equal to the shipped file);
+  pytorchvideo's own ``LabeledVideoPaths.from_directory`` also indexes the sorted class folders.
 - torchvision: ``Weights.meta["categories"]``
   (``torchvision.models._meta._KINETICS400_CATEGORIES``), checked equal to the shipped file
   in ``tests/test_models.py``.

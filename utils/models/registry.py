@@ -48,13 +48,17 @@ def get_weights(name: str) -> ModelSpec:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` is CUDA when available, else the CPU; anything else as torch reads it."""
+    """``"auto"`` is CUDA when available, else the CPU; asking for CUDA on a machine without it
+    is an InputError (not a crash halfway through a notebook)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
         raise InputError(f"device={device!r}: {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device={device!r} but CUDA is not available: use 'auto' or 'cpu'")
+    return resolved
 
 
 def build_model(
@@ -82,3 +86,30 @@ def build_model(
             path = Path(weights).expanduser()
         load_into(model, path)
     return model.to(resolve_device(device)).eval()
+
+
+def zoo_table() -> str:
+    """The zoo as a Markdown table, from the specs (the README's table is checked against it)."""
+    rows = [
+        "| model | checkpoint (format) | input | published top-1 / top-5 | protocol "
+        "| params (M) | GFLOPs/view | embedding |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in list_models():
+        spec = get_weights(name)
+        p = spec.preset
+        top1, top5 = spec.metrics["top1"], spec.metrics["top5"]
+        scores = "—" if top1 is None else f"{top1} / {'—' if top5 is None else top5}"
+        file = f"`{spec.filename}` ({spec.format})" if spec.filename else "none (random)"
+        cells = (
+            f"`{name}`",
+            file,
+            f"{p.num_frames}×{p.crop}²",
+            scores,
+            spec.metrics["protocol"],
+            spec.params_m,
+            spec.gflops,
+            spec.embed_dim,
+        )
+        rows.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(rows)

@@ -11,9 +11,10 @@ Published numbers: pytorchvideo ``docs/source/model_zoo.md``.
 from __future__ import annotations
 
 import math
+import warnings
+from typing import Any, cast
 
 import torch
-from pytorchvideo.models import hub
 from torch import nn
 
 from utils.models.base import VideoClassifier
@@ -21,6 +22,12 @@ from utils.models.kinetics import sorted_kinetics
 from utils.models.spec import ModelSpec
 from utils.video.presets import get_preset
 from utils.video.sampling import pack_slowfast
+
+with warnings.catch_warnings():
+    # fvcore, imported by pytorchvideo, calls torch.jit.script at import (a FutureWarning of
+    # recent torch that students can do nothing about).
+    warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
+    from pytorchvideo.models import hub
 
 _ROOT = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/"
 _SOURCE = "facebookresearch/pytorchvideo, docs/source/model_zoo.md (Kinetics-400)"
@@ -33,18 +40,35 @@ def _positions_mean(x: torch.Tensor) -> torch.Tensor:
     return x.mean(dim=(2, 3, 4))
 
 
-class SlowFast(VideoClassifier):
-    """SlowFast R50 8x8 taking the 32-frame fast clip; the slow pathway is made inside."""
+class _HubModel(VideoClassifier):
+    """A pytorchvideo hub network (``net``, whose ``state_dict`` is the checkpoint's
+    ``model_state``), made of ``net.blocks``: stem, stages, then the head."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, net: nn.Module) -> None:
         super().__init__(spec)
-        self.net = hub.slowfast_r50(pretrained=False)
-        assert spec.preset.alpha is not None
-        self.alpha = spec.preset.alpha
+        self.net = net
 
     @property
     def checkpoint_module(self) -> nn.Module:
         return self.net
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return cast(nn.ModuleList, self.net.blocks)
+
+    @property
+    def head(self) -> Any:
+        """The hub's ``ResNetBasicHead`` (pool, dropout, proj, activation, output_pool)."""
+        return self.blocks[-1]
+
+
+class SlowFast(_HubModel):
+    """SlowFast R50 8x8 taking the 32-frame fast clip; the slow pathway is made inside."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec, hub.slowfast_r50(pretrained=False))
+        assert spec.preset.alpha is not None
+        self.alpha = spec.preset.alpha
 
     def _pathways(self, x: torch.Tensor) -> list[torch.Tensor]:
         self.check_input(x)
@@ -53,7 +77,7 @@ class SlowFast(VideoClassifier):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Both pathways pooled and concatenated (2048 slow + 256 fast = 2304)."""
         h: torch.Tensor | list[torch.Tensor] = self._pathways(x)
-        for block in self.net.blocks[:-1]:
+        for block in self.blocks[:-1]:
             h = block(h)
         assert isinstance(h, torch.Tensor)
         return _positions_mean(h)
@@ -64,7 +88,7 @@ class SlowFast(VideoClassifier):
         return self.net(self._pathways(x))
 
 
-class X3D(VideoClassifier):
+class X3D(_HubModel):
     """X3D with logits out.
 
     The hub head ends with a softmax per position of its pooled map, then the average over
@@ -74,29 +98,20 @@ class X3D(VideoClassifier):
     official pre-softmax logits minus their logsumexp.
     """
 
-    def __init__(self, spec: ModelSpec, builder: nn.Module) -> None:
-        super().__init__(spec)
-        self.net = builder
-
-    @property
-    def checkpoint_module(self) -> nn.Module:
-        return self.net
-
     def _pooled_map(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 2048, t, h, w): the head's projected pool (conv 432, pool, conv 2048, ReLU)."""
         self.check_input(x)
-        for block in self.net.blocks[:-1]:
+        for block in self.blocks[:-1]:
             x = block(x)
-        head = self.net.blocks[-1]
-        return head.dropout(head.pool(x))
+        return self.head.dropout(self.head.pool(x))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The 2048-d output of the head's post-conv, averaged over positions."""
         return _positions_mean(self._pooled_map(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        proj = self.net.blocks[-1].proj
-        logits = proj(self._pooled_map(x).flatten(2).transpose(1, 2))  # (N, positions, 400)
+        positions = self._pooled_map(x).flatten(2).transpose(1, 2)  # (N, positions, 2048)
+        logits = self.head.proj(positions)
         log_probs = torch.log_softmax(logits, dim=-1)
         return torch.logsumexp(log_probs, dim=1) - math.log(log_probs.shape[1])
 

@@ -23,7 +23,7 @@ from utils.video.presets import get_preset
 _TSM_ROOT = "https://hanlab18.mit.edu/projects/tsm/models/"
 _SOURCE = "mit-han-lab/temporal-shift-module (README, Kinetics-400 uniform sampling table)"
 _LICENCE = "MIT (mit-han-lab/temporal-shift-module)"
-_PROTOCOL = "8 frames x 1 clip, 1 centre crop 224 (10 crops: top1_10crop)"
+_PROTOCOL = "1 clip x 1 centre crop (8 frames, 224)"
 
 
 def temporal_shift(x: torch.Tensor, num_segments: int, fold_div: int = 8) -> torch.Tensor:
@@ -105,6 +105,7 @@ def _spec(name: str, filename: str, top1: float, top1_10crop: float, source_note
             "top5": None,
             "protocol": _PROTOCOL,
             "top1_10crop": top1_10crop,
+            "protocol_10crop": "1 clip x 10 crops (4 corners + centre, flipped)",
             "note": source_note,
         },
         params_m=24.33,
