@@ -99,3 +99,37 @@ def test_detect_cli(video: Path, tmp_path: Path, capsys: pytest.CaptureFixture) 
     table = pd.read_csv(tmp_path / "o" / "detections.csv")
     assert tuple(table.columns) == detect.COLUMNS and set(table["frame"]) <= {0, 1, 2}
     assert probe(tmp_path / "o" / "annotated.mp4").num_frames == 3
+
+
+def test_square_crop_pads_outside_the_frame() -> None:
+    from utils.person_actions import square_crop
+
+    rgb = np.arange(10 * 20 * 3, dtype=np.uint8).reshape(10, 20, 3)
+    crop = square_crop(rgb, (0, 0, 4, 2), margin=0.0)  # side 4 centred at (2, 1)
+    assert crop.shape == (4, 4, 3)
+    np.testing.assert_array_equal(crop[1:], rgb[0:3, 0:4])
+    assert not crop[0].any()  # row -1 is outside the frame
+
+
+def test_person_actions_label_every_tracked_person(tmp_path: Path) -> None:
+    import torch
+
+    from utils.live import zoo_recogniser
+    from utils.person_actions import run_person_actions
+
+    frames = np.full((16, 64, 96, 3), 90, np.uint8)
+    frames[:, 16:48, 30:60] = (200, 40, 40)  # a still scene: random-weight boxes stay put
+    video = write_video(tmp_path / "still.mp4", frames, FPS)
+    torch.manual_seed(0)
+    recogniser = zoo_recogniser("tiny3d", weights=None, labels=["clapping", "smoking"])
+    out = tmp_path / "people.mp4"
+    summary = run_person_actions(recogniser, video, out, yolo_weights="none", conf=1e-5,
+                                 imgsz=96, stride=1, max_frames=16)
+    assert probe(out).num_frames == summary["frames"] == 16
+    # tiny3d's window (8 frames x 4 at 30 fps) is 13 frames at 12 fps: frames 12-15 label the
+    # tracks that lasted that long.
+    assert summary["window_frames"] == 13
+    assert summary["predictions"] and summary["yolo_pretrained"] is False
+    assert {p["frame"] for p in summary["predictions"]} <= {12, 13, 14, 15}
+    assert {p["track_id"] for p in summary["predictions"]} <= set(summary["tracks"])
+    assert {p["label"] for p in summary["predictions"]} <= {"clapping", "smoking"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from utils import __version__
 from utils.alerts import cli as alerts_cli
+from utils.bench import cli as bench_cli
 from utils.datasets import cli as datasets_cli
 from utils.deploy_cli import add_deploy
 from utils.errors import InputError
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_data_commands(data_sub)
     alerts_cli.add_alerts(sub)
     finetune_cli.add_finetune(sub)
+    bench_cli.add_commands(sub)
     _add_labs(sub)
     add_deploy(sub)
     return parser

@@ -34,7 +34,11 @@ def _demo(args: argparse.Namespace) -> int:
     summary = run_demo(args.source, model=args.model, weights=weights_arg(args.weights),
                        run_dir=args.run, labels=labels, out=args.out,
                        summary_path=args.summary, show=args.show, device=args.device,
-                       realtime=args.realtime, max_frames=args.max_frames, top_k=args.top_k)
+                       realtime=args.realtime, max_frames=args.max_frames, top_k=args.top_k,
+                       per_person=args.per_person)
+    if args.per_person:
+        print(json.dumps({k: summary[k] for k in ("frames", "tracks")}, default=str))
+        return 0
     keys = ("frames_in", "frames_out", "inferences", "dropped_windows", "capture_fps",
             "inference_fps", "display_fps")
     print(json.dumps({k: summary[k] for k in keys}, indent=2))
@@ -87,6 +91,9 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
                       help="pace a file at its frame rate (default: only without --out)")
     demo.add_argument("--show", action="store_true", help="show an OpenCV window (q quits)")
     demo.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    demo.add_argument("--per-person", action="store_true",
+                      help="YOLO person tracks, an action label above each person (offline "
+                           "loop over a file; needs --out; yolov8n.pt, see actionlab detect)")
     demo.set_defaults(func=_demo)
 
     detect = sub.add_parser(

@@ -52,10 +52,12 @@ TOP_K = 3
 class Recogniser(Protocol):
     """What :func:`run_live` runs (see ZOO_API.md): probabilities for a preset-normalised clip."""
 
-    preset: Preset
-    labels: Sequence[str]
-    threshold: float | None
-
+    @property
+    def preset(self) -> Preset: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+    @property
+    def threshold(self) -> float | None: ...
     def __call__(self, clip: torch.Tensor) -> torch.Tensor: ...
 
 
@@ -463,11 +465,13 @@ def run_demo(
     summary_path: str | Path | None = None,
     show: bool = False,
     device: str = "cpu",
+    per_person: bool = False,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """``actionlab demo``: check the source, build the recogniser (a zoo ``model`` or a
-    fine-tuned ``run_dir``), run :func:`run_live`. The summary goes to ``summary_path``
-    (default: beside ``out`` as ``<out>.json``, else not written)."""
+    fine-tuned ``run_dir``), run :func:`run_live` (or, with ``per_person``,
+    :func:`utils.person_actions.run_person_actions`, which needs ``out``). The summary goes to
+    ``summary_path`` (default: beside ``out`` as ``<out>.json``, else not written)."""
     from utils.stream import source_kind
 
     source_kind(source)  # a missing file fails before a model is built
@@ -481,6 +485,12 @@ def run_demo(
     else:
         assert model is not None
         recogniser = zoo_recogniser(model, weights=weights, labels=labels, device=device)
+    if per_person:
+        from utils.person_actions import run_person_actions
+
+        if out is None:
+            raise InputError("--per-person writes an annotated video: give --out FILE.mp4")
+        return run_person_actions(recogniser, source, out, max_frames=kwargs.get("max_frames"))
     if summary_path is None and out is not None:
         summary_path = Path(out).with_suffix(".json")
     return run_live(recogniser, source, out=out, summary_path=summary_path,
