@@ -387,3 +387,17 @@ def test_hard_negatives_count_alerts_on_other_categories(runs: dict[str, Path],
     assert row["normal_clips"] == len(normals)
     assert row["fp"] == int((direct >= threshold).sum())
     assert row["fp_rate"] == pytest.approx(row["fp"] / len(normals))
+
+
+def test_run_drives_the_live_demo(small: Path, runs: dict[str, Path], tmp_path: Path) -> None:
+    from utils.live import run_live
+
+    recogniser = load_run(runs["a"], device="cpu")
+    clip = load_dcsass(small, progress=False).clips[0].path
+    summary = run_live(recogniser, str(clip), out=tmp_path / "overlay.mp4", realtime=False)
+    assert summary["labels"] == ["shoplifting"]
+    assert summary["frames_out"] == probe(clip).num_frames
+    assert probe(tmp_path / "overlay.mp4").num_frames == probe(clip).num_frames
+    assert summary["inferences"] >= 1
+    assert all(p["top1"] == "shoplifting" and 0 <= p["prob"] <= 1
+               for p in summary["predictions"])
