@@ -13,9 +13,12 @@ from pathlib import Path
 
 from utils import __version__
 from utils.alerts import cli as alerts_cli
+from utils.bench import cli as bench_cli
 from utils.course import cli as course_cli
 from utils.datasets import cli as datasets_cli
+from utils.deploy_cli import add_deploy
 from utils.errors import InputError
+from utils.finetune import cli as finetune_cli
 
 
 def _labs_run(args: argparse.Namespace) -> int:
@@ -57,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_synth(synth_sub)
     datasets_cli.add_data_commands(data_sub)
     alerts_cli.add_alerts(sub)
+    finetune_cli.add_finetune(sub)
+    bench_cli.add_commands(sub)
     _add_labs(sub)
     course_cli.add_course(sub)
+    add_deploy(sub)
     return parser
 
 

@@ -1,0 +1,497 @@
+"""Live action recognition over a webcam, a file, a URL or the Colab browser camera.
+
+Three loops that never wait for each other's slow parts:
+
+* **capture** (thread) reads frames into a ring buffer holding the model's window and into the
+  display queue;
+* **inference** (thread) takes the *latest* full window whenever it is free, turns it into the
+  model input through the model's preset (RGB, resize, centre crop, normalise) and stores the
+  probabilities; windows that arrive while it is busy are skipped and counted (``dropped``);
+* **display/writer** (the caller's thread) draws the last prediction onto every frame and writes
+  it, so an annotated file has exactly the input's frames at the input's rate, however slow the
+  model is.
+
+The course's original demo ran the model inside the display loop (the video froze while it
+ran), fed OpenCV's BGR frames to an RGB model and needed a desktop window; this one runs
+headless, on Colab and on a laptop.
+
+A window covers the span the preset was trained on (``preset.window_seconds``, e.g. 16 frames at
+15 fps for r3d_18; ``SEGMENT_WINDOW_S`` for TSN/TSM segment sampling) and its ``num_frames``
+frames are picked evenly from the frames of that span at the source's own rate.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import cv2
+import numpy as np
+
+from utils.errors import InputError
+from utils.io import write_json
+
+if TYPE_CHECKING:
+    import torch
+
+    from utils.video.presets import Preset
+
+SEGMENT_WINDOW_S = 2.0  # span of the 8 segments of TSN/TSM in a stream (their clips are ~10 s)
+TOP_K = 3
+
+
+class Recogniser(Protocol):
+    """What :func:`run_live` runs (see ZOO_API.md): probabilities for a preset-normalised clip."""
+
+    @property
+    def preset(self) -> Preset: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+    @property
+    def threshold(self) -> float | None: ...
+    def __call__(self, clip: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class ZooRecogniser:
+    """A zoo model as a :class:`Recogniser`: softmax over its logits, optionally restricted to a
+    label subset (softmax over those columns only, as the course's demo restricted its classes)."""
+
+    model: Any
+    labels: tuple[str, ...]
+    columns: tuple[int, ...]
+    threshold: float | None = None
+    name: str = ""
+    pretrained: bool = False
+
+    @property
+    def preset(self) -> Preset:
+        return self.model.spec.preset
+
+    def __call__(self, clip: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            logits = self.model(clip.to(device))
+        return torch.softmax(logits[:, list(self.columns)].float(), dim=1)
+
+
+def select_labels(categories: Sequence[str], labels: Sequence[str] | None) -> tuple[int, ...]:
+    """Column indices of ``labels`` in ``categories`` (all columns for None); unknown names
+    are an InputError suggesting the closest class names."""
+    import difflib
+
+    if not labels:
+        return tuple(range(len(categories)))
+    index = {name: i for i, name in enumerate(categories)}
+    missing = [label for label in labels if label not in index]
+    if missing:
+        hints = {m: difflib.get_close_matches(m, categories, n=3) for m in missing}
+        raise InputError(f"--labels: unknown class names {hints} (name: closest classes)")
+    return tuple(index[label] for label in labels)
+
+
+def zoo_recogniser(name: str, *, weights: str | None = "default",
+                   labels: Sequence[str] | None = None, device: str = "cpu") -> ZooRecogniser:
+    """Zoo model ``name`` (``weights`` as :func:`utils.models.build_model`) as a recogniser."""
+    from utils.models import build_model
+
+    model = build_model(name, weights=weights, device=device)
+    categories = list(model.spec.categories)
+    columns = select_labels(categories, labels)
+    return ZooRecogniser(model, tuple(categories[i] for i in columns), columns, name=name,
+                         pretrained=bool(model.pretrained))
+
+
+def window_length(preset: Preset, fps: float) -> int:
+    """Source frames spanned by one model window at ``fps`` (at least ``num_frames``)."""
+    span = preset.window_seconds or SEGMENT_WINDOW_S
+    return max(preset.num_frames, round(span * fps))
+
+
+def window_indices(length: int, num_frames: int) -> np.ndarray:
+    """``num_frames`` evenly spaced positions in a buffer of ``length`` frames (last included)."""
+    return np.linspace(0, length - 1, num_frames).round().astype(int)
+
+
+def clip_from_frames(frames: Sequence[np.ndarray], preset: Preset) -> torch.Tensor:
+    """RGB frames (H, W, 3) -> the model input (1, 3, T, crop, crop) through ``preset``: decode-size
+    resize with OpenCV (as :func:`utils.video.presets.load_clip` does), then the preset's own
+    transform."""
+    size = preset.decode_size()
+    resized = []
+    for rgb in frames:
+        h, w = rgb.shape[:2]
+        if "short_side" in size:
+            from utils.video.io import resized_size
+
+            target = resized_size(w, h, int(size["short_side"]))  # type: ignore[call-overload]
+        else:
+            target = (size["size"][1], size["size"][0])  # type: ignore[index]
+        shrink = target[0] * target[1] < w * h
+        resized.append(cv2.resize(rgb, target, interpolation=cv2.INTER_AREA if shrink
+                                  else cv2.INTER_LINEAR))
+    return preset.transform(np.stack(resized))
+
+
+@dataclass
+class Prediction:
+    """The last result of the inference loop (smoothed probabilities) shown on every frame."""
+
+    probs: np.ndarray
+    smoothed: np.ndarray
+    frame: int  # index of the last frame of the window it was computed on
+    seconds: float
+
+
+@dataclass
+class _State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    new_frame: threading.Condition = field(init=False)
+    ring: deque[tuple[int, np.ndarray]] = field(default_factory=deque)
+    frames_in: int = 0
+    capture_done: bool = False
+    stop: bool = False
+    prediction: Prediction | None = None
+    inferences: int = 0
+    infer_start: float | None = None
+    infer_end: float | None = None
+    capture_seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.new_frame = threading.Condition(self.lock)
+
+
+def _capture(frames: Iterable[np.ndarray], state: _State, display: queue.Queue) -> None:
+    start = time.perf_counter()
+    try:
+        for frame in frames:
+            with state.lock:
+                if state.stop:
+                    break
+                state.ring.append((state.frames_in, frame))
+                state.frames_in += 1
+                state.new_frame.notify_all()
+            display.put(frame)
+    except BaseException as exc:  # surfaced by run_live
+        state.error = exc
+    finally:
+        state.capture_seconds = time.perf_counter() - start
+        with state.lock:
+            state.capture_done = True
+            state.new_frame.notify_all()
+        display.put(None)
+
+
+def _infer(recogniser: Recogniser, state: _State, length: int, smoothing: float) -> None:
+    picks = window_indices(length, recogniser.preset.num_frames)
+    last = -1
+    try:
+        while True:
+            with state.lock:
+                while not state.stop and not (
+                    len(state.ring) == length and state.ring[-1][0] > last):
+                    if state.capture_done:
+                        return
+                    state.new_frame.wait()
+                if state.stop:
+                    return
+                window = [state.ring[i] for i in picks]
+            last = window[-1][0]
+            began = time.perf_counter()
+            state.infer_start = state.infer_start or began
+            clip = clip_from_frames([f for _, f in window], recogniser.preset)
+            probs = recogniser(clip)[0].detach().cpu().numpy().astype(np.float64)
+            seconds = time.perf_counter() - began
+            with state.lock:
+                old = state.prediction
+                smoothed = probs if old is None else (
+                    smoothing * old.smoothed + (1 - smoothing) * probs)
+                state.prediction = Prediction(probs, smoothed, last, seconds)
+                state.inferences += 1
+                state.infer_end = time.perf_counter()
+                top = int(np.argmax(probs))
+                state.history.append({"frame": last, "top1": recogniser.labels[top],
+                                      "prob": float(probs[top]), "seconds": seconds})
+    except BaseException as exc:
+        state.error = exc
+        with state.lock:
+            state.stop = True
+
+
+def draw_overlay(rgb: np.ndarray, labels: Sequence[str], prediction: Prediction | None, *,
+                 top_k: int = TOP_K, infer_fps: float = 0.0, display_fps: float = 0.0,
+                 threshold: float | None = None, note: str = "") -> np.ndarray:
+    """A copy of ``rgb`` with the top-k smoothed labels, both loops' fps and an ALERT banner."""
+    out = rgb.copy()
+    scale = max(out.shape[1] / 640, 0.35)
+    lines = [f"infer {infer_fps:.1f} fps | display {display_fps:.1f} fps"]
+    if prediction is None:
+        lines.append("waiting for the first window...")
+    else:
+        order = np.argsort(-prediction.smoothed)[:top_k]
+        lines += [f"{labels[i]}: {prediction.smoothed[i]:.2f}" for i in order]
+    if note:
+        lines.append(note)
+    step = int(22 * scale) + 2
+    box_h = step * len(lines) + 6
+    shade = out[:box_h, : int(out.shape[1] * 0.9)]
+    shade[:] = (shade * 0.4).astype(np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(out, line, (6, step * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.55 * scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    if threshold is not None and prediction is not None and prediction.smoothed[0] >= threshold:
+        cv2.rectangle(out, (0, 0), (out.shape[1] - 1, out.shape[0] - 1), (255, 0, 0), 4)
+        cv2.putText(out, f"ALERT {labels[0]}", (6, out.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.8 * scale, (255, 0, 0), 2, cv2.LINE_AA)
+    return out
+
+
+def run_live(
+    recogniser: Recogniser,
+    source: str | int | Any,
+    *,
+    out: str | Path | None = None,
+    summary_path: str | Path | None = None,
+    realtime: bool | None = None,
+    max_frames: int | None = None,
+    top_k: int = TOP_K,
+    smoothing: float = 0.6,
+    show: Callable[[np.ndarray], bool | None] | None = None,
+) -> dict[str, Any]:
+    """Run ``recogniser`` over ``source`` with the three loops of the module docstring.
+
+    ``source``: camera index, file, URL or any object with ``info`` (``utils.stream.SourceInfo``)
+    and ``__iter__`` yielding RGB frames (e.g. :class:`ColabCamera`). ``realtime`` paces a file
+    at its frame rate (default: True unless writing ``out``). ``show(frame)`` gets every
+    annotated frame (``cv2_window`` on a laptop, ``notebook_display`` in Jupyter); returning
+    False stops. Returns (and writes to ``summary_path``) the JSON summary.
+    """
+    from utils.stream import FrameSource, VideoWriter
+
+    if not 0 <= smoothing < 1:
+        raise InputError(f"smoothing must be in [0, 1), got {smoothing}")
+    if isinstance(source, (str, int, Path)):
+        paced = realtime if realtime is not None else out is None
+        source = FrameSource(str(source), realtime=paced, max_frames=max_frames)
+    info = source.info
+    length = window_length(recogniser.preset, info.fps)
+    state = _State(ring=deque(maxlen=length))
+    # Bounded: a file is not decoded faster than it is written (memory stays flat).
+    display: queue.Queue = queue.Queue(maxsize=64)
+    capture = threading.Thread(target=_capture, args=(source, state, display), daemon=True)
+    infer = threading.Thread(target=_infer, args=(recogniser, state, length, smoothing),
+                             daemon=True)
+    labels = list(recogniser.labels)
+    threshold = recogniser.threshold
+    note = "" if getattr(recogniser, "pretrained", True) else "RANDOM WEIGHTS: labels meaningless"
+    frames_out = 0
+    writer = VideoWriter(out, info.fps) if out is not None else None
+    began = time.perf_counter()
+    capture.start()
+    infer.start()
+    try:
+        if writer is not None:
+            writer.__enter__()
+        while (frame := display.get()) is not None:
+            with state.lock:
+                prediction, inferences = state.prediction, state.inferences
+                infer_elapsed = (state.infer_end or 0) - (state.infer_start or 0)
+            elapsed = time.perf_counter() - began
+            annotated = draw_overlay(
+                frame, labels, prediction, top_k=top_k, threshold=threshold, note=note,
+                infer_fps=inferences / infer_elapsed if infer_elapsed > 0 else 0.0,
+                display_fps=frames_out / elapsed if elapsed > 0 else 0.0)
+            if writer is not None:
+                writer.write(annotated)
+            frames_out += 1
+            if show is not None and show(annotated) is False:
+                break
+    except BaseException as exc:
+        if writer is not None:
+            writer.__exit__(type(exc), exc, exc.__traceback__)
+            writer = None
+        raise
+    finally:
+        display_seconds = time.perf_counter() - began
+        with state.lock:
+            state.stop = True
+            state.new_frame.notify_all()
+        while capture.is_alive():  # unblock a capture thread waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                display.get(timeout=0.05)
+        capture.join()
+        infer.join()
+    if writer is not None:
+        writer.__exit__(None, None, None)
+    if state.error is not None:
+        raise state.error
+    windows = max(0, state.frames_in - length + 1)
+    infer_seconds = (state.infer_end or 0) - (state.infer_start or 0)
+    latency = [h["seconds"] for h in state.history]
+    summary = {
+        "source": info.source, "source_kind": info.kind, "source_fps": info.fps,
+        "model": getattr(recogniser, "name", type(recogniser).__name__),
+        "pretrained": getattr(recogniser, "pretrained", None), "labels": labels,
+        "window_frames": length, "model_frames": recogniser.preset.num_frames,
+        "frames_in": state.frames_in, "frames_out": frames_out,
+        "windows": windows, "inferences": state.inferences,
+        "dropped_windows": windows - state.inferences,
+        "capture_fps": state.frames_in / state.capture_seconds if state.capture_seconds else 0.0,
+        "inference_fps": state.inferences / infer_seconds if infer_seconds > 0 else 0.0,
+        "inference_latency_s": float(np.median(latency)) if latency else math.nan,
+        "display_fps": frames_out / display_seconds if display_seconds else 0.0,
+        "seconds": display_seconds, "video": out, "predictions": state.history,
+    }
+    if summary_path is not None:
+        write_json(summary, summary_path)
+    return summary
+
+
+def cv2_window(name: str = "actionlab demo") -> Callable[[np.ndarray], bool]:
+    """A ``show`` callback for a laptop: an OpenCV window; ``q`` or Esc stops."""
+    def show(rgb: np.ndarray) -> bool:
+        cv2.imshow(name, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+    return show
+
+
+def notebook_display(every: int = 3) -> Callable[[np.ndarray], None]:
+    """A ``show`` callback for Jupyter/Colab: updates one image in place every ``every`` frames
+    (sending every frame to the browser would slow the display loop down)."""
+    from IPython.display import Image, display
+
+    handle = display(None, display_id=True)
+    count = 0
+
+    def show(rgb: np.ndarray) -> None:
+        nonlocal count
+        if count % every == 0:
+            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            if ok:
+                handle.update(Image(data=jpg.tobytes()))
+        count += 1
+    return show
+
+
+# The browser side of ColabCamera: open the camera once, then each call returns one JPEG frame.
+_COLAB_JS = """
+async function actionlabSnap(quality) {
+  if (!window._alVideo) {
+    const stream = await navigator.mediaDevices.getUserMedia({video: true});
+    const video = document.createElement('video');
+    video.srcObject = stream; video.muted = true; video.playsInline = true;
+    await video.play();
+    window._alVideo = video;
+  }
+  const v = window._alVideo;
+  const canvas = document.createElement('canvas');
+  canvas.width = v.videoWidth; canvas.height = v.videoHeight;
+  canvas.getContext('2d').drawImage(v, 0, 0);
+  return canvas.toDataURL('image/jpeg', quality);
+}
+"""
+
+
+class ColabCamera:
+    """The browser's camera on Google Colab, as a frame source for :func:`run_live`.
+
+    Colab's Python runs on a remote machine, so ``cv2.VideoCapture(0)`` sees no camera. This
+    injects a small JavaScript function into the page that grabs a JPEG snapshot from
+    ``getUserMedia`` and calls it in a loop through ``google.colab.output.eval_js`` (the browser
+    asks for camera permission once). A snapshot round trip takes tens of milliseconds, so
+    ``fps`` is what the loop aims for, not a guarantee. Off Colab, or without a camera, it raises
+    an InputError: use a video file as the source instead.
+    """
+
+    def __init__(self, num_frames: int = 150, fps: float = 10.0, quality: float = 0.8) -> None:
+        from utils.stream import SourceInfo
+
+        try:
+            from google.colab import output  # type: ignore[import-not-found]
+            from IPython.display import Javascript, display
+        except ImportError:
+            raise InputError("the browser camera needs Google Colab; use a video file as the "
+                             "source (e.g. --source clip.mp4)") from None
+        display(Javascript(_COLAB_JS))
+        self._eval_js = output.eval_js
+        self.quality = quality
+        first = self._snap()
+        self.first = first
+        self.num_frames = num_frames
+        self.info = SourceInfo("colab-camera", "camera", fps, first.shape[1], first.shape[0],
+                               num_frames)
+
+    def _snap(self) -> np.ndarray:
+        try:
+            url = self._eval_js(f"actionlabSnap({self.quality})")
+        except Exception as exc:  # the browser denied the camera or has none
+            raise InputError(f"browser camera unavailable ({exc}); use a video file") from exc
+        data = base64.b64decode(url.split(",", 1)[1])
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise InputError("browser camera sent an undecodable frame; use a video file")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        yield self.first
+        period = 1.0 / self.info.fps
+        for _ in range(self.num_frames - 1):
+            began = time.perf_counter()
+            yield self._snap()
+            time.sleep(max(0.0, period - (time.perf_counter() - began)))
+
+
+def run_demo(
+    source: str | int,
+    *,
+    model: str | None = None,
+    weights: str | None = "default",
+    run_dir: str | Path | None = None,
+    labels: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    summary_path: str | Path | None = None,
+    show: bool = False,
+    device: str = "cpu",
+    per_person: bool = False,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """``actionlab demo``: check the source, build the recogniser (a zoo ``model`` or a
+    fine-tuned ``run_dir``), run :func:`run_live` (or, with ``per_person``,
+    :func:`utils.person_actions.run_person_actions`, which needs ``out``). The summary goes to
+    ``summary_path`` (default: beside ``out`` as ``<out>.json``, else not written)."""
+    from utils.stream import source_kind
+
+    source_kind(source)  # a missing file fails before a model is built
+    if (model is None) == (run_dir is None):
+        raise InputError("give exactly one of --model NAME or --run DIR")
+    recogniser: Recogniser
+    if run_dir is not None:
+        from utils.finetune import load_run  # type: ignore[attr-defined]
+
+        recogniser = load_run(run_dir)
+    else:
+        assert model is not None
+        recogniser = zoo_recogniser(model, weights=weights, labels=labels, device=device)
+    if per_person:
+        from utils.person_actions import run_person_actions
+
+        if out is None:
+            raise InputError("--per-person writes an annotated video: give --out FILE.mp4")
+        return run_person_actions(recogniser, source, out, max_frames=kwargs.get("max_frames"))
+    if summary_path is None and out is not None:
+        summary_path = Path(out).with_suffix(".json")
+    return run_live(recogniser, source, out=out, summary_path=summary_path,
+                    show=cv2_window() if show else None, **kwargs)
