@@ -23,8 +23,8 @@ def test_layout_conversions() -> None:
     frames[..., 0] = 255  # red
     x = vt.to_tchw(frames)
     assert x.shape == (4, 3, 5, 6) and x[:, 0].eq(255).all() and x[:, 1:].eq(0).all()
-    y = vt.to_float_cthw(x)
-    assert y.shape == (3, 4, 5, 6) and y.dtype == torch.float32
+    y = vt.to_normalized_cthw(x, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert y.shape == (3, 4, 5, 6) and y.dtype == torch.float32 and y.is_contiguous()
     assert y[0].eq(1.0).all() and y[1:].eq(0.0).all()
 
 
@@ -103,11 +103,14 @@ def test_crop_boxes_reject_bad_requests() -> None:
 
 
 def test_normalize_per_channel_on_batches() -> None:
-    x = torch.ones(2, 3, 4, 5, 5) * torch.tensor([0.5, 0.25, 1.0]).view(3, 1, 1, 1)
-    y = vt.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5))
-    assert y[:, 0].eq(0).all() and y[:, 1].eq(-1).all() and y[:, 2].eq(1).all()
-    z = vt.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5), inplace=True)
-    assert z is x and torch.equal(z, y)
+    x = torch.tensor([51, 255, 0], dtype=torch.uint8).view(1, 1, 3, 1, 1).expand(2, 4, 3, 5, 5)
+    mean, std = (0.2, 0.5, 0.45), (0.1, 0.25, 0.225)
+    y = vt.to_normalized_cthw(x, mean, std)  # (V, T, C, H, W) -> (V, C, T, H, W)
+    assert y.shape == (2, 3, 4, 5, 5)
+    expected = [(51 / 255 - 0.2) / 0.1, (1 - 0.5) / 0.25, -0.45 / 0.225]  # 0, 2, -2
+    for c in range(3):
+        torch.testing.assert_close(y[:, c], torch.full((2, 4, 5, 5), expected[c]), atol=1e-6,
+                                   rtol=0)
 
 
 def test_random_crop_flip_is_seeded_and_consistent_across_frames() -> None:

@@ -287,14 +287,21 @@ class VideoReader:
 
 class _Converter:
     """Frame -> upright RGB array, then ``frame_fn``. One swscale context serves every frame of
-    a read: PyAV's ``frame.to_ndarray`` builds a new one per frame (~2 ms a frame here)."""
+    a read (PyAV's ``frame.to_ndarray`` builds a new one per frame), on one thread: swscale's
+    automatic threading cost 0.6 to 10 ms a 320x240 frame here, one thread 0.08 ms, and the
+    pixels are the same (bilinear chroma, as ``to_ndarray``)."""
 
     def __init__(self, frame_fn: FrameFn | None) -> None:
         self.frame_fn = frame_fn
         self.reformatter = VideoReformatter()
+        self.options: dict[str, int] = {"threads": 1}
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
-        rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+        try:
+            rgb = self.reformatter.reformat(frame, format="rgb24", **self.options).to_ndarray()
+        except TypeError:  # PyAV < 15 has no threads option (and no automatic threading)
+            self.options = {}
+            rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
         rgb = _upright(rgb, getattr(frame, "rotation", 0))
         return self.frame_fn(rgb) if self.frame_fn is not None else rgb
 

@@ -236,7 +236,7 @@ class Preset:
             h, w = x.shape[-2:]
             boxes = vt.crop_boxes(h, w, size, num_crops, self.family)
             x = vt.apply_boxes(x, boxes)
-        return vt.normalize(vt.to_float_cthw(x), self.mean, self.std, inplace=True)
+        return vt.to_normalized_cthw(x, self.mean, self.std)
 
     def transform(
         self,

@@ -65,10 +65,18 @@ def to_tchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2)
 
 
-def to_float_cthw(x: torch.Tensor) -> torch.Tensor:
-    """(..., T, C, H, W) uint8 -> contiguous (..., C, T, H, W) float32 in [0, 1]."""
+def to_normalized_cthw(
+    x: torch.Tensor, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """(..., T, C, H, W) uint8 -> contiguous (..., C, T, H, W) float32, ``(x / 255 - mean) /
+    std`` per channel, computed as ``x * (1 / (255 std)) - mean / std``: one copy and two
+    in-place passes (float32 rounding apart, the same numbers)."""
+    shape = (-1, 1, 1, 1)
+    m = torch.as_tensor(mean, dtype=torch.float64).view(shape)
+    s = torch.as_tensor(std, dtype=torch.float64).view(shape)
     out = torch.empty(x.transpose(-4, -3).shape, dtype=torch.float32, device=x.device)
-    return out.copy_(x.transpose(-4, -3)).div_(255)
+    out.copy_(x.transpose(-4, -3))
+    return out.mul_((1 / (255 * s)).to(out)).add_((-m / s).to(out))
 
 
 def _centre(length: int, size: int, style: CropStyle) -> int:
@@ -123,18 +131,6 @@ def apply_boxes(x: torch.Tensor, boxes: Sequence[Box]) -> torch.Tensor:
         view = x[..., top : top + h, left : left + w]
         views.append(view.flip(-1) if flip else view)
     return torch.stack(views)
-
-
-def normalize(
-    x: torch.Tensor, mean: Sequence[float], std: Sequence[float], *, inplace: bool = False
-) -> torch.Tensor:
-    """(x - mean) / std per channel of a (..., C, T, H, W) float tensor, computed as
-    x * (1 / std) + (-mean / std); ``inplace`` saves allocating a second clip-sized tensor."""
-    shape = (-1, 1, 1, 1)
-    m = torch.as_tensor(mean, dtype=torch.float64).view(shape)
-    s = torch.as_tensor(std, dtype=torch.float64).view(shape)
-    scale, shift = (1 / s).to(x), (-m / s).to(x)
-    return (x.mul_(scale) if inplace else x * scale).add_(shift)
 
 
 def random_crop_flip(
