@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.video.io import write_video
+from utils.video.io import BATCH, write_video
 from utils.video.presets import PRESETS, Preset, get_preset, load_clip
 
 Loader = Callable[[Path], torch.Tensor]
@@ -129,7 +129,11 @@ def resize_costs(count: int, seed: int) -> dict[str, dict[str, float]]:
 
         def ours(antialias: bool, frames: np.ndarray = frames, size: tuple[int, int] = size
                  ) -> list:
-            return [vt.resize_frame(f, size, antialias=antialias) for f in frames]
+            return [  # in batches, as load_clip does while decoding
+                f
+                for i in range(0, len(frames), BATCH)
+                for f in vt.resize_frames(frames[i : i + BATCH], size, antialias=antialias)
+            ]
 
         gap_float = max(
             float((torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1) - b[0]).abs().max())

@@ -47,13 +47,18 @@ def test_resize_frame_matches_float_bilinear_and_pil(size: tuple[int, int]) -> N
     frame = textured()
     x = torch.from_numpy(frame).permute(2, 0, 1)[None].float()
     exact = torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    plain = vt.resize_frame(frame, size, antialias=False)
+    (plain,) = vt.resize_frames([frame], size, antialias=False)
     assert plain.shape == (*size, 3) and plain.dtype == np.uint8
     assert np.abs(plain - exact[0].permute(1, 2, 0).numpy()).max() <= 1.0
     pil = np.asarray(Image.fromarray(frame).resize(size[::-1], Image.Resampling.BILINEAR))
-    smooth = vt.resize_frame(frame, size, antialias=True)
+    (smooth,) = vt.resize_frames([frame], size, antialias=True)
     assert np.abs(smooth.astype(int) - pil).max() <= 1
-    assert vt.resize_frame(frame, frame.shape[:2], antialias=True) is frame
+    assert vt.resize_frames([frame], frame.shape[:2], antialias=True)[0] is frame
+    # a batch gives each frame exactly what it gets alone
+    other = textured(seed=1)
+    pair = vt.resize_frames(np.stack([frame, other]), size, antialias=True)
+    assert np.array_equal(pair[0], smooth)
+    assert np.array_equal(pair[1], vt.resize_frames([other], size, antialias=True)[0])
 
 
 def test_centre_crops_round_or_ceil() -> None:

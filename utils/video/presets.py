@@ -194,14 +194,18 @@ class Preset:
             return vt.short_side_size_pyslowfast(height, width, side)
         return vt.short_side_size(height, width, side)
 
-    def resize_frame(self, frame: np.ndarray, short_side: int | None = None) -> np.ndarray:
-        """One (H, W, 3) uint8 frame resized as the recipe does (bilinear; antialiased for
-        TSN/TSM's PIL resize), still uint8."""
+    def resize_frames(
+        self, frames: list[np.ndarray] | np.ndarray, short_side: int | None = None
+    ) -> list[np.ndarray]:
+        """(H, W, 3) uint8 frames of one size resized as the recipe does (bilinear; antialiased
+        for TSN/TSM's PIL resize), still uint8."""
         from utils.video import transforms as vt
 
-        h, w = frame.shape[:2]
+        if not len(frames):
+            return []
+        h, w = frames[0].shape[:2]
         size = self.resize_size(h, w, short_side)
-        return vt.resize_frame(frame, size, antialias=self.antialias)
+        return vt.resize_frames(frames, size, antialias=self.antialias)
 
     def train_side(self, rng: np.random.Generator) -> int | None:
         """The training short side, drawn once per clip as PySlowFast's scale jitter does
@@ -247,11 +251,18 @@ class Preset:
         rng: np.random.Generator | int | None = None,
     ) -> torch.Tensor:
         """(T, H, W, 3) uint8 RGB frames -> (num_crops, 3, T, crop, crop) float32, normalised
-        (frames resized one by one, then cropped, as ``load_clip`` does while decoding)."""
+        (frames resized in batches of ``BATCH``, then cropped, as ``load_clip`` does while
+        decoding)."""
+        from utils.video.io import BATCH
+
         gen = np.random.default_rng(rng)
         side = self.train_side(gen) if train else None
-        resized = np.stack([self.resize_frame(f, side) for f in np.asarray(frames)])
-        return self.views(resized, train=train, num_crops=num_crops, rng=gen)
+        frames = np.asarray(frames)
+        resized = [
+            f for i in range(0, len(frames), BATCH)
+            for f in self.resize_frames(frames[i : i + BATCH], side)
+        ]
+        return self.views(np.stack(resized), train=train, num_crops=num_crops, rng=gen)
 
 
 def _pyslowfast(
@@ -395,7 +406,7 @@ def load_clip(
             video.num_frames, fps, num_clips=num_clips, protocol=protocol, train=train, rng=gen
         )
         side = preset.train_side(gen) if train else None
-        frames = video.read(index.ravel(), lambda f: preset.resize_frame(f, side))
+        frames = video.read(index.ravel(), lambda batch: preset.resize_frames(batch, side))
     clips = np.stack(frames).reshape(num_clips, preset.num_frames, *frames[0].shape)
     views = [preset.views(clip, train=train, num_crops=num_crops, rng=gen) for clip in clips]
     return views[0] if len(views) == 1 else torch.cat(views)

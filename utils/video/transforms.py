@@ -3,9 +3,10 @@
 Resizing works frame by frame on (H, W, 3) uint8 arrays with torch's bilinear kernel for
 channels-last uint8 (``align_corners=False``): without antialiasing for the torchvision and
 PySlowFast recipes, with it for TSN/TSM, whose official code resizes PIL images (Pillow's
-bilinear filter widens with the scale factor, which torch's antialias mode reproduces). Measured
-here against the official float/PIL pipelines: at most 1 grey level apart (rounding), while the
-float path costs 3.6x and PIL 10x more time (see ``tests/test_video_recipes.py`` and the README).
+bilinear filter widens with the scale factor, which torch's antialias mode reproduces). Against
+the official float (PySlowFast) and Pillow (TSM) resizes this is at most 1 grey level apart, all
+rounding (``tests/test_video_transforms.py``), and several times cheaper per frame
+(``benchmarks/bench_video.py`` prints both costs).
 
 Crops are boxes ``(top, left, height, width, flip)`` so one function applies any family's
 multi-crop layout; the layouts themselves (where the centre falls, which crops, which order)
@@ -46,15 +47,22 @@ def short_side_size_pyslowfast(height: int, width: int, side: int) -> tuple[int,
     return side, math.floor(float(width) / height * side)
 
 
-def resize_frame(frame: np.ndarray, size: Sequence[int], *, antialias: bool) -> np.ndarray:
-    """(H, W, 3) uint8 -> (h, w, 3) uint8, bilinear, ``align_corners=False``. Returns ``frame``
-    itself when it already has that size."""
+def resize_frames(
+    frames: Sequence[np.ndarray] | np.ndarray, size: Sequence[int], *, antialias: bool
+) -> list[np.ndarray]:
+    """(H, W, 3) uint8 frames of one size -> (h, w, 3) uint8 frames, bilinear,
+    ``align_corners=False``, in one call: torch's vectorised uint8 kernel runs on batches of
+    two or more channels-last images (a single image takes a generic path, 2-3x slower here,
+    with the same result), so a lone frame is resized as a pair."""
     h, w = int(size[0]), int(size[1])
-    if frame.shape[:2] == (h, w):
-        return frame
-    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).unsqueeze(0)
+    if not len(frames) or frames[0].shape[:2] == (h, w):
+        return list(frames)
+    batch = frames if isinstance(frames, np.ndarray) else np.stack(frames)
+    if len(batch) == 1:
+        batch = np.concatenate([batch, batch])
+    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
     y = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=antialias)
-    return y[0].permute(1, 2, 0).numpy()
+    return list(y.permute(0, 2, 3, 1).numpy()[: len(frames)])
 
 
 def to_tchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
