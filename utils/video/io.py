@@ -11,10 +11,11 @@ and B-frame reordering are handled exactly.
 Decoding then touches only what the wanted frames need: it jumps to the keyframe before each
 wanted frame when one lies ahead, feeds the decoder every packet from there but asks it to skip
 the frames that no other frame references (``skip_frame=NONREF``) unless they are wanted, and
-converts only the wanted frames to RGB, each resized right away by the caller's function so that
-only output-size frames are kept. If a wanted frame does not come out (a broken index, an open
-GOP), the file is decoded again from the start, frame by frame, which is the reference the tests
-hold the fast path to. Frames come out upright: a display rotation (phone videos) is applied.
+converts only the wanted frames to RGB, handed in batches of ``BATCH`` to the caller's function
+(a resize) as they are decoded, so only output-size frames are kept. If a wanted frame does not
+come out (a broken index, an open GOP), the file is decoded again from the start, frame by
+frame, which is the reference the tests hold the fast path to. Frames come out upright: a
+display rotation (phone videos) is applied.
 
 Raw elementary streams (``.h264``, ``.hevc``) carry no timestamps, so no frame can be placed in
 time: they are rejected with a message saying how to remux them.

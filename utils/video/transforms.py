@@ -1,9 +1,10 @@
 """Frame and clip transforms on uint8 frames and torch tensors, without pytorchvideo.transforms.
 
-Resizing works frame by frame on (H, W, 3) uint8 arrays with torch's bilinear kernel for
-channels-last uint8 (``align_corners=False``): without antialiasing for the torchvision and
-PySlowFast recipes, with it for TSN/TSM, whose official code resizes PIL images (Pillow's
-bilinear filter widens with the scale factor, which torch's antialias mode reproduces). Against
+Resizing treats each (H, W, 3) uint8 frame on its own (as every official pipeline does), on
+batches of frames with torch's bilinear kernel for channels-last uint8 (``align_corners=False``):
+without antialiasing for the torchvision and PySlowFast recipes, with it for TSN/TSM, whose
+official code resizes PIL images (Pillow's bilinear filter widens with the scale factor, which
+torch's antialias mode reproduces). Against
 the official float (PySlowFast) and Pillow (TSM) resizes this is at most 1 grey level apart, all
 rounding (``tests/test_video_transforms.py``), and several times cheaper per frame
 (``benchmarks/bench_video.py`` prints both costs).
