@@ -1,22 +1,30 @@
-"""Clips per second of ``load_clip`` against pytorchvideo's EncodedVideo (the course's loader).
+"""Clips per second of ``load_clip`` against pytorchvideo's EncodedVideo (the course's loader)
+and decord's ``VideoReader.get_batch`` (the loader mmaction2 uses), one thread each.
 
-Both sides start from the same generated 320x240 30 fps H.264 clips and end with the same
-tensor: the SlowFast R50 input (32 frames x rate 2, short side 256, centre crop 256, mean 0.45,
-std 0.225) and the TSM R50 input (8 segment centres, short side 256, crop 224, ImageNet
-mean/std). The baseline decodes with ``EncodedVideo.from_path(path, decoder="pyav")`` and
-``get_clip(start, end)``, as the course does (the whole clip for TSM), then applies the same
-transforms in plain torch: ``pytorchvideo.transforms`` cannot be imported with current
-torchvision. ``pytorchvideo.data.encoded_video`` imports cleanly on its own (it does not pull in
-``pytorchvideo.transforms``), so it is imported as is.
+All three start from the same generated 320x240 30 fps H.264 clips (one slice per frame, so
+slice threading cannot use a second core either), take the same frame indices (the preset's
+official test rule on the true frame count) and end with the same transform
+(``Preset.transform``: the recipe's per-frame resize, crop and normalisation), so they produce
+the same tensor, which the script checks. The presets: SlowFast R50 (32 frames over a 64-frame
+window, short side 256, crop 256) and TSM R50 (8 segment centres, short side 256, crop 224).
+pytorchvideo decodes with ``EncodedVideo.from_path(path, decoder="pyav")`` and
+``get_clip(start, end)`` over the window (the whole clip for TSM), as the course does;
+``pytorchvideo.data.encoded_video`` imports cleanly on its own (``pytorchvideo.transforms`` does
+not with current torchvision). decord: ``VideoReader(path, num_threads=1).get_batch(indices)``.
 
-The last line printed is one JSON object; ``speedup_vs_pytorchvideo`` is the smaller of the two
-per-preset ratios.
+It also times the per-frame resize itself (``--resize-frames`` frames of 320x240 and 1280x720
+noise to short side 256): load_clip's torch uint8 kernel against the official float
+``interpolate`` (PySlowFast) and Pillow (TSM's ``GroupScale``), with the largest difference.
+
+Each run times every clip with every loader in turn (so all see the same machine load);
+``--runs`` runs are made and the medians reported. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -28,8 +36,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.video.io import write_video
+from utils.video.io import BATCH, write_video
 from utils.video.presets import PRESETS, Preset, get_preset, load_clip
+
+Loader = Callable[[Path], torch.Tensor]
 
 
 def make_clips(folder: Path, count: int, seconds: float, seed: int) -> list[Path]:
@@ -52,54 +62,104 @@ def make_clips(folder: Path, count: int, seconds: float, seed: int) -> list[Path
     return paths
 
 
-def _scale_normalize_crop(video: torch.Tensor, preset: Preset) -> torch.Tensor:
-    """(C, T, H, W) float in [0, 255] -> (1, C, T, crop, crop), in the order of pytorchvideo's
-    published transform (divide by 255, Normalize, ShortSideScale, CenterCrop), with
-    ShortSideScale's own call: ``interpolate`` on the (C, T, H, W) tensor as (N, C, H, W)."""
-    mean = torch.tensor(preset.mean).view(3, 1, 1, 1)
-    std = torch.tensor(preset.std).view(3, 1, 1, 1)
-    video = (video / 255.0 - mean) / std
-    h, w = video.shape[-2:]
-    side = preset.resize
-    size = (side, int(w * side / h)) if h <= w else (int(h * side / w), side)
-    video = torch.nn.functional.interpolate(video, size=size, mode="bilinear", align_corners=False)
-    top, left = (size[0] - preset.crop) // 2, (size[1] - preset.crop) // 2
-    return video[..., top : top + preset.crop, left : left + preset.crop].unsqueeze(0)
-
-
-def baseline_loader(preset: Preset) -> Callable[[Path], torch.Tensor]:
-    from pytorchvideo.data.encoded_video import EncodedVideo
+def decord_loader(preset: Preset) -> Loader:
+    import decord
 
     def load(path: Path) -> torch.Tensor:
-        video = EncodedVideo.from_path(str(path), decoder="pyav")
-        duration = float(video.duration)
-        if preset.sampling == "dense":
-            window = preset.window_seconds or 0.0
-            start = max(duration - window, 0.0) / 2
-            frames = video.get_clip(start, start + window)["video"]
-            t = frames.shape[1]
-            index = torch.linspace(0, t - 1, preset.num_frames).long()
-        else:  # TSN/TSM: the course decodes the whole clip, then picks segment centres
-            frames = video.get_clip(0, duration)["video"]
-            t = frames.shape[1]
-            index = ((torch.arange(preset.num_frames) + 0.5) * t / preset.num_frames).long()
-        video.close()
-        return _scale_normalize_crop(frames[:, index], preset)
+        video = decord.VideoReader(str(path), num_threads=1)
+        index = preset.indices(len(video), video.get_avg_fps())
+        return preset.transform(video.get_batch(index.ravel().tolist()).asnumpy())
 
     return load
 
 
+def pytorchvideo_loader(preset: Preset) -> Loader:
+    from pytorchvideo.data.encoded_video import EncodedVideo
+
+    def load(path: Path) -> torch.Tensor:
+        video = EncodedVideo.from_path(str(path), decoder="pyav")
+        stream = video._container.streams.video[0]
+        fps, n = float(stream.average_rate), stream.frames
+        index = preset.indices(n, fps).ravel()
+        first = int(index.min()) if preset.sampling == "dense" else 0
+        end = (int(index.max()) + 1) / fps if preset.sampling == "dense" else float(video.duration)
+        clip = video.get_clip(first / fps, end)["video"]  # (C, T, H, W) float in [0, 255]
+        video.close()
+        frames = clip[:, torch.as_tensor(index - first).clamp(max=clip.shape[1] - 1)]
+        return preset.transform(frames.permute(1, 2, 3, 0).to(torch.uint8).numpy())
+
+    return load
+
+
+def resize_costs(count: int, seed: int) -> dict[str, dict[str, float]]:
+    """ms per frame of each resize, median of 3 passes, and the largest difference (grey
+    levels) of ours from the official one: {size: {...}}."""
+    from PIL import Image
+
+    from utils.video import transforms as vt
+
+    def ms(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000 / count)
+        return statistics.median(times)
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for h, w in ((240, 320), (720, 1280)):
+        frames = rng.integers(0, 256, (count, h, w, 3), dtype=np.uint8)
+        size = vt.short_side_size(h, w, 256)
+
+        def official_float(frames: np.ndarray = frames, size: tuple[int, int] = size) -> list:
+            return [
+                torch.nn.functional.interpolate(
+                    torch.from_numpy(f).permute(2, 0, 1)[None].float(), size=size,
+                    mode="bilinear", align_corners=False,
+                )
+                for f in frames
+            ]
+
+        def official_pil(frames: np.ndarray = frames, size: tuple[int, int] = size) -> list:
+            return [
+                np.asarray(Image.fromarray(f).resize(size[::-1], Image.Resampling.BILINEAR))
+                for f in frames
+            ]
+
+        def ours(antialias: bool, frames: np.ndarray = frames, size: tuple[int, int] = size
+                 ) -> list:
+            return [  # in batches, as load_clip does while decoding
+                f
+                for i in range(0, len(frames), BATCH)
+                for f in vt.resize_frames(frames[i : i + BATCH], size, antialias=antialias)
+            ]
+
+        gap_float = max(
+            float((torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1) - b[0]).abs().max())
+            for a, b in zip(ours(False), official_float(), strict=True)
+        )
+        gap_pil = max(
+            int(np.abs(a.astype(int) - b).max())
+            for a, b in zip(ours(True), official_pil(), strict=True)
+        )
+        out[f"{w}x{h}"] = {
+            "pyslowfast_float_ms": round(ms(official_float), 3),
+            "ours_no_antialias_ms": round(ms(lambda: ours(False)), 3),
+            "max_grey_levels_vs_float": round(gap_float, 3),
+            "tsm_pillow_ms": round(ms(official_pil), 3),
+            "ours_antialias_ms": round(ms(lambda: ours(True)), 3),
+            "max_grey_levels_vs_pillow": gap_pil,
+        }
+    return out
+
+
 def clips_per_second(
-    loaders: dict[str, Callable[[Path], torch.Tensor]],
-    paths: list[Path],
-    repeats: int,
-    expected: tuple[int, ...],
+    loaders: dict[str, Loader], paths: list[Path], repeats: int, expected: tuple[int, ...]
 ) -> dict[str, float]:
-    """Clips/s of each loader, timed clip by clip in alternation so that both see the same
-    machine load (other processes on a shared machine otherwise bias whichever runs second)."""
+    """Clips/s of each loader, timed clip by clip in alternation so that all see the same
+    machine load (other processes on a shared machine otherwise bias whichever runs last)."""
     spent = dict.fromkeys(loaders, 0.0)
-    for load in loaders.values():
-        load(paths[0])  # warm-up (imports, codec init)
     for _ in range(repeats):
         for path in paths:
             for name, load in loaders.items():
@@ -113,7 +173,7 @@ def clips_per_second(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clips", type=int, default=8, help="clips per duration (default 8)")
+    parser.add_argument("--clips", type=int, default=6, help="clips per duration (default 6)")
     parser.add_argument(
         "--seconds",
         type=float,
@@ -121,58 +181,70 @@ def main(argv: list[str] | None = None) -> int:
         default=[4.0, 10.0],
         help="clip durations in seconds (default: 4 like DCSASS, 10 like Kinetics)",
     )
-    parser.add_argument("--repeats", type=int, default=2, help="passes over the clips (default 2)")
+    parser.add_argument("--repeats", type=int, default=1, help="passes per run (default 1)")
+    parser.add_argument("--runs", type=int, default=3, help="runs; medians reported (default 3)")
     parser.add_argument(
         "--presets",
         nargs="+",
         default=["slowfast_r50", "tsm_r50"],
-        choices=[n for n, p in PRESETS.items() if isinstance(p.resize, int)],
-        help="presets to time (short-side presets only; default: slowfast_r50 tsm_r50)",
+        choices=list(PRESETS),
+        help="presets to time (default: slowfast_r50 tsm_r50)",
     )
     parser.add_argument(
         "--threads",
         type=int,
         default=1,
-        help="torch threads for both sides (default 1, as in a DataLoader worker)",
+        help="torch threads for all loaders (default 1, as in a DataLoader worker)",
+    )
+    parser.add_argument(
+        "--resize-frames", type=int, default=16, help="frames per resize timing (default 16)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated clips")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"runs": args.runs}
+    results["resize_ms_per_frame"] = resize_costs(args.resize_frames, args.seed)
+    print(f"resize, ms per frame: {results['resize_ms_per_frame']}")
     with tempfile.TemporaryDirectory(prefix="bench_video_") as tmp:
         paths = [p for s in args.seconds for p in make_clips(Path(tmp), args.clips, s, args.seed)]
         print(
             f"{len(paths)} clips of {args.seconds} s, 320x240 30 fps, torch threads "
-            f"{args.threads}, {args.repeats} passes"
+            f"{args.threads}, {args.runs} runs of {args.repeats} pass(es)"
         )
-        ratios = []
         for name in args.presets:
             preset = get_preset(name)
-            shape = (1, 3, preset.num_frames, preset.crop, preset.crop)
-            gap = (load_clip(paths[0], preset) - baseline_loader(preset)(paths[0])).abs()
-            print(
-                f"{name}: same input tensor up to sampling/resizing details, mean |difference| "
-                f"{gap.mean():.3f} (normalised units) on {paths[0].name}"
-            )
-            rates = clips_per_second(
-                {"ours": lambda p, pr=preset: load_clip(p, pr), "base": baseline_loader(preset)},
-                paths,
-                args.repeats,
-                shape,
-            )
-            ours, base = rates["ours"], rates["base"]
-            ratios.append(ours / base)
+            loaders: dict[str, Loader] = {
+                "load_clip": lambda p, pr=preset: load_clip(p, pr),
+                "decord": decord_loader(preset),
+                "pytorchvideo": pytorchvideo_loader(preset),
+            }
+            ours = loaders["load_clip"](paths[0])  # also the warm-up (imports, codec init)
+            std = torch.tensor(preset.std).view(3, 1, 1, 1) * 255
+            gaps = {k: float(((f(paths[0]) - ours).abs() * std).max()) for k, f in loaders.items()}
+            print(f"{name}: max difference from load_clip in grey levels {gaps}")
+            shape = tuple(ours.shape)
+            rates = [
+                clips_per_second(loaders, paths, args.repeats, shape) for _ in range(args.runs)
+            ]
+            median = {k: statistics.median(r[k] for r in rates) for k in loaders}
+            ratio = {
+                base: statistics.median(r["load_clip"] / r[base] for r in rates)
+                for base in ("decord", "pytorchvideo")
+            }
             results[name] = {
-                "load_clip_clips_per_s": round(ours, 2),
-                "pytorchvideo_clips_per_s": round(base, 2),
-                "speedup": round(ours / base, 2),
+                "clips_per_s_median": {k: round(v, 2) for k, v in median.items()},
+                "clips_per_s_runs": [{k: round(v, 2) for k, v in r.items()} for r in rates],
+                "speedup_vs_decord_median": round(ratio["decord"], 2),
+                "speedup_vs_pytorchvideo_median": round(ratio["pytorchvideo"], 2),
+                "max_grey_level_difference": {k: round(v, 3) for k, v in gaps.items()},
             }
             print(
-                f"{name}: load_clip {ours:.2f} clips/s, pytorchvideo EncodedVideo {base:.2f} "
-                f"clips/s, x{ours / base:.2f}"
+                f"{name}: load_clip {median['load_clip']:.2f} clips/s, decord "
+                f"{median['decord']:.2f} (x{ratio['decord']:.2f}), pytorchvideo "
+                f"{median['pytorchvideo']:.2f} (x{ratio['pytorchvideo']:.2f}), medians of "
+                f"{args.runs} runs"
             )
-    results["speedup_vs_pytorchvideo"] = round(min(ratios), 2)
     print(json.dumps(results))
     return 0
 

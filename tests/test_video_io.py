@@ -1,19 +1,24 @@
-"""utils.video.io on real files whose frames encode their own index (grey level = 4 x index),
-so every test can tell WHICH frame came back after lossy H.264 compression."""
+"""utils.video.io on real files: frames that encode their own index (grey level = 4 x index),
+so a test can tell WHICH frame came back after lossy compression, and textured moving frames in
+every container users feed (mp4, VFR mp4 with a pause, MPEG-4 Part 2 AVI with B-frames, mkv,
+webm, a phone video with a rotation flag), held to a sequential PyAV reference."""
 
 from __future__ import annotations
 
 import hashlib
+import struct
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utils.errors import InputError
-from utils.video.io import VideoDecodeError, probe, read_frames, write_video
+from utils.video.io import VideoDecodeError, VideoReader, probe, read_frames, write_video
 
 H, W = 48, 64
 
@@ -27,6 +32,82 @@ def indexed_frames(n: int) -> np.ndarray:
 
 def frame_index(frames: np.ndarray) -> list[int]:
     return [round(float(f.mean()) / 4) for f in frames]
+
+
+def textured_frames(n: int, h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
+    """A smooth random texture sliding 3 px right and 1 px down per frame, plus a bright block
+    moving faster: real motion, so encoders make P and B frames with actual content."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h // 4 + n + 2, w // 4 + n + 2, 3)).astype(np.float32)
+    big = torch.nn.functional.interpolate(
+        torch.from_numpy(base).permute(2, 0, 1)[None], scale_factor=4, mode="bicubic"
+    )[0].permute(1, 2, 0).clamp(0, 255).to(torch.uint8).numpy()
+    frames = np.stack([big[i : i + h, 3 * i : 3 * i + w] for i in range(n)])
+    for i in range(n):
+        x = (5 * i) % (w - 8)
+        frames[i, 4:12, x : x + 8] = 255
+    return frames
+
+
+def encode(
+    path: Path,
+    frames: np.ndarray,
+    codec: str,
+    *,
+    rate: int = 25,
+    container: str | None = None,
+    bframes: int | None = None,
+    gop: int | None = None,
+) -> Path:
+    """Encode with PyAV directly (other codecs and containers than write_video's)."""
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        if bframes is not None:
+            stream.codec_context.max_b_frames = bframes
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        for image in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode(None))
+    return path
+
+
+def sequential_frames(path: Path) -> tuple[list[Fraction], list[np.ndarray]]:
+    """The reference: decode every frame with PyAV in order, no seeking, no skipping; return
+    presentation times (seconds from the first frame, exact) and RGB frames, upright."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        decoded = [
+            (f.pts, np.rot90(f.to_ndarray(format="rgb24"), round(f.rotation / 90) % 4))
+            for f in container.decode(stream)
+        ]
+        base = stream.time_base
+    decoded.sort(key=lambda pair: pair[0])
+    origin = decoded[0][0]
+    return [(p - origin) * base for p, _ in decoded], [img for _, img in decoded]
+
+
+def reference_at(path: Path, times: list[float]) -> np.ndarray:
+    """For each t, the last frame whose presentation time is <= t (1 us tolerance), the first
+    frame before the first one."""
+    stamps, images = sequential_frames(path)
+    chosen = []
+    for t in times:
+        limit = Fraction(t) + Fraction(1, 10**6)
+        shown = [k for k, s in enumerate(stamps) if s <= limit]
+        chosen.append(images[shown[-1] if shown else 0])
+    return np.stack(chosen)
+
+
+@pytest.fixture()
+def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the sequential fallback fail, so a test proves the fast path itself is exact."""
+
+    def fail(*args: object) -> None:
+        raise AssertionError("the fast path missed a frame and fell back")
+
+    monkeypatch.setattr(VideoReader, "_sequential", fail)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +179,14 @@ def test_rgb_order_red_stays_red(tmp_path: Path) -> None:
 
 
 def test_short_side_and_size_resize_early(clip30: Path) -> None:
-    assert read_frames(clip30, [0.5], short_side=24).shape == (1, 24, 32, 3)
+    full = read_frames(clip30, [0.5])
+    small = read_frames(clip30, [0.5], short_side=24)
+    expected = torch.nn.functional.interpolate(
+        torch.from_numpy(full).permute(0, 3, 1, 2).float(), size=(24, 32), mode="bilinear",
+        antialias=True,
+    )
+    assert np.abs(small.astype(float) - expected.permute(0, 2, 3, 1).numpy()).max() <= 1
+    assert small.shape == (1, 24, 32, 3)
     assert read_frames(clip30, [0.5], short_side=100).shape == (1, 100, 133, 3)
     assert read_frames(clip30, [0.5], size=(30, 50)).shape == (1, 30, 50, 3)
     assert frame_index(read_frames(clip30, [0.5], short_side=24)) == [15]
@@ -170,8 +258,8 @@ def test_truncated_file_raises(clip30: Path, tmp_path: Path) -> None:
         read_frames(half, [0.0, 1.0])
 
 
-def test_truncated_faststart_file_raises_while_decoding(tmp_path: Path) -> None:
-    # Index (moov) first, so the file opens and probes; the missing data fails in decoding.
+def test_truncated_faststart_file_is_caught_by_probe(tmp_path: Path) -> None:
+    # Index (moov) first, so the file opens; half the frames announced there are missing.
     path = tmp_path / "faststart.mp4"
     with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
         stream = out.add_stream("libx264", rate=30)
@@ -181,9 +269,9 @@ def test_truncated_faststart_file_raises_while_decoding(tmp_path: Path) -> None:
         out.mux(stream.encode(None))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    assert probe(path).num_frames == 60
-    with pytest.raises(VideoDecodeError, match=r"faststart\.mp4"):
-        read_frames(path, [1.9])
+    for call in (lambda: probe(path), lambda: read_frames(path, [1.9])):
+        with pytest.raises(VideoDecodeError, match=r"faststart\.mp4.*truncated.*of the 60"):
+            call()
 
 
 def test_file_without_video_stream(tmp_path: Path) -> None:
@@ -212,11 +300,12 @@ def test_bad_times_are_rejected(clip30: Path) -> None:
 
 
 def test_write_video_is_deterministic_and_atomic(tmp_path: Path) -> None:
-    frames = indexed_frames(12)
-    a = write_video(tmp_path / "a.mp4", frames, 30)
-    b = write_video(tmp_path / "b.mp4", frames, 30)
-    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.mp4"]  # no temp files left
+    # Textured moving frames, so x264's rate control and lookahead have real decisions to make
+    # (flat frames hid a thread-dependent encoder once); three encodes, one digest.
+    frames = textured_frames(24, 64, 96)
+    paths = [write_video(tmp_path / f"{name}.mp4", frames, 30) for name in "abc"]
+    assert len({hashlib.sha256(p.read_bytes()).digest() for p in paths}) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.mp4", "c.mp4"]
 
 
 def test_write_video_rejects_bad_input(tmp_path: Path) -> None:
@@ -227,3 +316,131 @@ def test_write_video_rejects_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="increasing"):
         write_video(tmp_path / "t.mp4", indexed_frames(3), 30, times=[0.0, 0.2, 0.1])
     assert not any(tmp_path.iterdir())
+
+
+# --- every container users feed, against the sequential reference ---------------------------
+
+
+@pytest.fixture(scope="module")
+def containers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("containers")
+    tex = textured_frames(75)
+    cctv = np.concatenate([np.arange(30) / 30, 3.0 + np.arange(30) / 30])  # a 2 s pause at 1 s
+    return {
+        "mp4": write_video(folder / "cfr.mp4", tex, 30),
+        "mp4_gop10": encode(folder / "gop10.mp4", tex, "libx264", rate=30, gop=10),
+        "vfr_pause": write_video(folder / "vfr.mp4", tex[:60], 30, times=list(cctv)),
+        "avi_mpeg4_bframes": encode(
+            folder / "b.avi", tex[:45], "mpeg4", container="avi", bframes=2, gop=12
+        ),
+        "mkv": encode(folder / "h264.mkv", tex, "libx264", container="matroska"),
+        "webm": encode(folder / "vp9.webm", tex[:40], "libvpx-vp9", container="webm"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["mp4", "mp4_gop10", "vfr_pause", "avi_mpeg4_bframes", "mkv", "webm"]
+)
+def test_read_frames_equals_the_sequential_reference(
+    containers: dict[str, Path], kind: str, no_fallback: None
+) -> None:
+    path = containers[kind]
+    stamps, images = sequential_frames(path)
+    with VideoReader(path) as video:
+        assert video.num_frames == len(images)  # n counted from packets = frames decoded
+        np.testing.assert_allclose(video.times, [float(s) for s in stamps], atol=1e-9)
+    # every frame boundary, just before it, mid-frame, inside the pause, both ends, shuffled
+    edges = [float(s) for s in stamps]
+    times = sorted({*edges, *(e - 0.004 for e in edges[1:]), *(e + 0.01 for e in edges)})
+    times = [-0.3, *times, edges[-1] + 5.0]
+    order = np.random.default_rng(0).permutation(len(times))
+    times = [times[i] for i in order]
+    got = read_frames(path, times)
+    expected = reference_at(path, times)
+    pairs = zip(times, got, expected, strict=True)
+    mismatched = [t for t, a, b in pairs if not np.array_equal(a, b)]
+    assert not mismatched, f"{len(mismatched)} of {len(times)} times differ: {mismatched[:5]}"
+
+
+def test_vfr_pause_shows_the_last_frame_before_the_pause(containers: dict[str, Path]) -> None:
+    path = containers["vfr_pause"]  # frames 0-29 at 30 fps, nothing from 1.0 s to 3.0 s
+    _, images = sequential_frames(path)
+    got = read_frames(path, [0.99, 1.5, 2.999, 3.0, 3.05])
+    for frame, k in zip(got, [29, 29, 29, 30, 31], strict=True):
+        assert np.array_equal(frame, images[k])
+
+
+def test_avi_time_origin_is_the_first_frame(containers: dict[str, Path]) -> None:
+    # MPEG-4 Part 2 with B-frames in AVI: the first frame's pts is 1 tick, not the stream's 0.
+    path = containers["avi_mpeg4_bframes"]
+    with av.open(str(path)) as container:
+        first = next(container.decode(video=0)).pts
+        assert first == 1 and container.streams.video[0].start_time == 0
+    stamps, images = sequential_frames(path)
+    assert stamps[1] == Fraction(1, 25)
+    got = read_frames(path, [k / 25 for k in range(45)])
+    assert all(np.array_equal(a, b) for a, b in zip(got, images, strict=True))
+
+
+def test_indices_read_the_kth_frame_shown(containers: dict[str, Path], no_fallback: None) -> None:
+    for kind in ("mp4_gop10", "avi_mpeg4_bframes", "webm"):
+        _, images = sequential_frames(containers[kind])
+        wanted = [len(images) - 1, 0, 7, 7, len(images) // 2, 3]
+        with VideoReader(containers[kind]) as video:
+            got = video.read(wanted)
+        assert all(np.array_equal(images[k], g) for k, g in zip(wanted, got, strict=True)), kind
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(-0.5, 4.5), min_size=1, max_size=10))
+def test_any_times_on_vfr_and_avi_match_the_reference(
+    containers: dict[str, Path], times: list[float]
+) -> None:
+    for kind in ("vfr_pause", "avi_mpeg4_bframes"):
+        got = read_frames(containers[kind], times)
+        assert np.array_equal(got, reference_at(containers[kind], times)), kind
+
+
+def test_fallback_decodes_sequentially_when_seeking_fails(
+    containers: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(VideoReader, "_seek", lambda self, key: None)
+    times = [0.5, 2.0, 0.1, 2.4]
+    path = containers["mp4_gop10"]
+    assert np.array_equal(read_frames(path, times), reference_at(path, times))
+
+
+def test_raw_h264_stream_is_rejected_with_a_remux_hint(tmp_path: Path) -> None:
+    path = encode(tmp_path / "cam.h264", textured_frames(10), "libx264", container="h264")
+    for call in (lambda: probe(path), lambda: read_frames(path, [0.0])):
+        with pytest.raises(VideoDecodeError, match=r"cam\.h264.*without timestamps.*remux"):
+            call()
+
+
+def _set_track_matrix(path: Path, matrix: tuple[int, ...]) -> None:
+    """Write the 3x3 display matrix of the (only) track header, as a phone does: 16.16 fixed
+    point for a, b, c, d, tx, ty and 2.30 for the last column."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    version = data[at + 4]
+    offset = at + 8 + (32 if version == 1 else 20) + 8 + 8
+    data[offset : offset + 36] = struct.pack(">9i", *matrix)
+    path.write_bytes(bytes(data))
+
+
+def test_phone_video_with_rotation_comes_out_upright(tmp_path: Path) -> None:
+    # An iPhone held upright records landscape sensor frames and a track matrix
+    # (a, b, c, d) = (0, 1, -1, 0): players turn the stored frame 90 degrees clockwise.
+    upright = textured_frames(12, 64, 48)  # portrait scene, 64 high, 48 wide
+    upright[:, :10, :10] = [255, 0, 0]  # red marker top-left of the scene
+    stored = np.ascontiguousarray(np.rot90(upright, 1, axes=(1, 2)))  # sensor: 48 x 64
+    path = write_video(tmp_path / "IMG_0001.mp4", stored, 30)
+    one = 1 << 16
+    _set_track_matrix(path, (0, one, 0, -one, 0, 0, 48 * one, 0, 1 << 30))
+    frames = read_frames(path, [0.0, 0.2])
+    assert frames.shape == (2, 64, 48, 3)
+    assert frames[0, :8, :8, 0].min() > 200 and frames[0, :8, :8, 1:].max() < 60  # red top-left
+    error = np.abs(frames.astype(int) - upright[[0, 6]]).mean()  # lossy codec, tiny frames
+    assert error < 0.5 * np.abs(frames.astype(int) - upright[[0, 6], ::-1, ::-1]).mean()
+    assert np.array_equal(frames, reference_at(path, [0.0, 0.2]))
+    assert probe(path).num_frames == 12

@@ -1,11 +1,12 @@
-"""Transforms on small tensors whose pixel values say where they came from."""
+"""Transforms on small tensors whose pixel values say where they came from, and resizing
+against the float / PIL pipelines the official code uses."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from torchvision.transforms.v2 import functional as tvf
+from PIL import Image
 
 from utils.errors import InputError
 from utils.video import transforms as vt
@@ -22,62 +23,99 @@ def test_layout_conversions() -> None:
     frames[..., 0] = 255  # red
     x = vt.to_tchw(frames)
     assert x.shape == (4, 3, 5, 6) and x[:, 0].eq(255).all() and x[:, 1:].eq(0).all()
-    y = vt.to_float_cthw(x)
-    assert y.shape == (3, 4, 5, 6) and y.dtype == torch.float32
+    y = vt.to_normalized_cthw(x, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert y.shape == (3, 4, 5, 6) and y.dtype == torch.float32 and y.is_contiguous()
     assert y[0].eq(1.0).all() and y[1:].eq(0.0).all()
 
 
-def test_short_side_resize_keeps_aspect_and_floors_the_long_side() -> None:
-    x = torch.zeros(2, 3, 240, 320, dtype=torch.uint8)
-    assert vt.short_side_resize(x, 256).shape[-2:] == (256, 341)  # 320 * 256 / 240 = 341.3
-    assert vt.short_side_resize(x.transpose(-1, -2), 182).shape[-2:] == (242, 182)
-    assert vt.short_side_resize(x, 240) is x
+def test_short_side_rules_of_torchvision_and_pyslowfast() -> None:
+    assert vt.short_side_size(240, 320, 256) == (256, 341)  # 320 * 256 / 240 = 341.3
+    assert vt.short_side_size(320, 240, 182) == (242, 182)
+    assert vt.short_side_size_pyslowfast(240, 320, 256) == (256, 341)
+    # the rules part where the exact value is an integer: 120 / 104 * 182 = 209.99999999999997
+    assert vt.short_side_size(104, 120, 182) == (182, 210)
+    assert vt.short_side_size_pyslowfast(104, 120, 182) == (182, 209)
 
 
-def test_center_crop_offsets() -> None:
-    crop = vt.center_crop(position_clip(), 4)  # (6 - 4) / 2 = 1 row, (8 - 4) / 2 = 2 cols
-    assert crop[0, 0, 0, 0].item() == 12 and crop.shape[-2:] == (4, 4)
-    assert torch.equal(
-        vt.center_crop(position_clip(), (3, 5)), tvf.center_crop(position_clip(), [3, 5])
-    )
+def textured(h: int = 60, w: int = 80, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
-def test_three_crop_runs_along_the_long_side() -> None:
-    crops = vt.three_crop(position_clip(), 6)  # 6x8: left, centre, right
-    assert crops.shape == (3, 2, 3, 6, 6)
-    assert [c[0, 0, 0, 0].item() for c in crops] == [0, 1, 2]
-    tall = vt.three_crop(position_clip(h=8, w=6), 6)  # 8x6: top, centre, bottom
-    assert [c[0, 0, 0, 0].item() for c in tall] == [0, 10, 20]
+@pytest.mark.parametrize("size", [(64, 85), (24, 32), (128, 171)])
+def test_resize_frame_matches_float_bilinear_and_pil(size: tuple[int, int]) -> None:
+    frame = textured()
+    x = torch.from_numpy(frame).permute(2, 0, 1)[None].float()
+    exact = torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    (plain,) = vt.resize_frames([frame], size, antialias=False)
+    assert plain.shape == (*size, 3) and plain.dtype == np.uint8
+    assert np.abs(plain - exact[0].permute(1, 2, 0).numpy()).max() <= 1.0
+    pil = np.asarray(Image.fromarray(frame).resize(size[::-1], Image.Resampling.BILINEAR))
+    (smooth,) = vt.resize_frames([frame], size, antialias=True)
+    assert np.abs(smooth.astype(int) - pil).max() <= 1
+    assert vt.resize_frames([frame], frame.shape[:2], antialias=True)[0] is frame
+    # a batch gives each frame exactly what it gets alone
+    other = textured(seed=1)
+    pair = vt.resize_frames(np.stack([frame, other]), size, antialias=True)
+    assert np.array_equal(pair[0], smooth)
+    assert np.array_equal(pair[1], vt.resize_frames([other], size, antialias=True)[0])
 
 
-def test_ten_crop_matches_torchvision_order() -> None:
+def test_centre_crops_round_or_ceil() -> None:
+    # 256 x 341 -> 256: (341 - 256) / 2 = 42.5: torchvision/TSM round to 42, PySlowFast 43
+    assert vt.crop_boxes(256, 341, 256, 1, "torchvision") == [(0, 42, 256, 256, False)]
+    assert vt.crop_boxes(256, 341, 256, 1, "tsm") == [(0, 42, 256, 256, False)]
+    assert vt.crop_boxes(256, 341, 256, 1, "pyslowfast") == [(0, 43, 256, 256, False)]
+
+
+def test_three_crops_per_family() -> None:
+    assert [b[:2] for b in vt.crop_boxes(256, 341, 256, 3, "pyslowfast")] == [
+        (0, 0),
+        (0, 43),
+        (0, 85),
+    ]
+    assert [b[:2] for b in vt.crop_boxes(341, 256, 256, 3, "pyslowfast")] == [
+        (0, 0),
+        (43, 0),
+        (85, 0),
+    ]
+    # TSM full resolution: s = (341 - 256) // 4 = 21: left 0, right 84, centre 42
+    assert [b[:2] for b in vt.crop_boxes(256, 341, 256, 3, "tsm")] == [(0, 0), (0, 84), (0, 42)]
+
+
+def test_ten_crops_per_family() -> None:
+    tsm = vt.crop_boxes(256, 341, 224, 10, "tsm")  # steps (341-224)//4 = 29, (256-224)//4 = 8
+    assert [b[:2] for b in tsm[::2]] == [(0, 0), (0, 116), (32, 0), (32, 116), (16, 58)]
+    assert [b[4] for b in tsm] == [False, True] * 5  # each crop followed by its mirror
+    tv = vt.crop_boxes(6, 8, 4, 10, "torchvision")
+    assert [b[:2] for b in tv[:5]] == [(0, 0), (0, 4), (2, 0), (2, 4), (1, 2)]
+    assert [b[4] for b in tv] == [False] * 5 + [True] * 5
+
+
+def test_apply_boxes_crops_and_mirrors() -> None:
     x = position_clip()
-    crops = vt.ten_crop(x, 4)
-    assert crops.shape == (10, 2, 3, 4, 4)
-    for ours, theirs in zip(crops, tvf.ten_crop(x, [4, 4]), strict=True):
-        assert torch.equal(ours, theirs)
-    assert [c[0, 0, 0, 0].item() for c in crops[:5]] == [0, 4, 20, 24, 12]
-    assert torch.equal(crops[5], crops[1].flip(-1))  # flipped top-left = mirrored top-right
+    views = vt.apply_boxes(x, [(1, 2, 4, 4, False), (0, 0, 4, 4, True)])
+    assert views.shape == (2, 2, 3, 4, 4)
+    assert views[0, 0, 0, 0, 0].item() == 12
+    assert torch.equal(views[1], x[..., :4, :4].flip(-1))
 
 
-@pytest.mark.parametrize("n", [1, 3, 10])
-def test_multi_crop_counts(n: int) -> None:
-    assert vt.multi_crop(position_clip(), 4, n).shape == (n, 2, 3, 4, 4)
-
-
-def test_multi_crop_rejects_other_counts() -> None:
+def test_crop_boxes_reject_bad_requests() -> None:
     with pytest.raises(InputError, match="num_crops"):
-        vt.multi_crop(position_clip(), 4, 5)
+        vt.crop_boxes(6, 8, 4, 5, "tsm")
     with pytest.raises(InputError, match="does not fit"):
-        vt.center_crop(position_clip(), 7)
+        vt.crop_boxes(6, 8, 7, 1, "torchvision")
 
 
 def test_normalize_per_channel_on_batches() -> None:
-    x = torch.ones(2, 3, 4, 5, 5) * torch.tensor([0.5, 0.25, 1.0]).view(3, 1, 1, 1)
-    y = vt.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5))
-    assert y[:, 0].eq(0).all() and y[:, 1].eq(-1).all() and y[:, 2].eq(1).all()
-    z = vt.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.25, 0.5), inplace=True)
-    assert z is x and torch.equal(z, y)
+    x = torch.tensor([51, 255, 0], dtype=torch.uint8).view(1, 1, 3, 1, 1).expand(2, 4, 3, 5, 5)
+    mean, std = (0.2, 0.5, 0.45), (0.1, 0.25, 0.225)
+    y = vt.to_normalized_cthw(x, mean, std)  # (V, T, C, H, W) -> (V, C, T, H, W)
+    assert y.shape == (2, 3, 4, 5, 5)
+    expected = [(51 / 255 - 0.2) / 0.1, (1 - 0.5) / 0.25, -0.45 / 0.225]  # 0, 2, -2
+    for c in range(3):
+        torch.testing.assert_close(y[:, c], torch.full((2, 4, 5, 5), expected[c]), atol=1e-6,
+                                   rtol=0)
 
 
 def test_random_crop_flip_is_seeded_and_consistent_across_frames() -> None:
@@ -90,12 +128,5 @@ def test_random_crop_flip_is_seeded_and_consistent_across_frames() -> None:
         vt.random_crop_flip(x, 4, np.random.default_rng(s))[0, 0, 0, 0].item() for s in range(40)
     }
     assert len(seen) > 5  # offsets and flips vary with the seed
-
-
-def test_random_short_side_resize_range() -> None:
-    x = torch.zeros(1, 3, 240, 320, dtype=torch.uint8)
-    sides = {
-        vt.random_short_side_resize(x, (256, 260), np.random.default_rng(s)).shape[-2]
-        for s in range(30)
-    }
-    assert sides == {256, 257, 258, 259, 260}
+    with pytest.raises(InputError, match="does not fit"):
+        vt.random_crop_flip(x, 7, np.random.default_rng(0))

@@ -15,8 +15,9 @@ def probe_failures(
 ) -> dict[str, str]:
     """``{name: reason}`` for every clip whose file is missing or cannot be probed.
 
-    Probing reads the container header only, so checking a whole dataset costs far less than
-    decoding it; a clip that probes but fails later still raises with its path when decoded.
+    Probing reads the packets' timestamps without decoding them (a truncated file fails here
+    already), so checking a whole dataset costs far less than decoding it; a clip that probes
+    but fails later still raises with its path when decoded.
     """
     failures: dict[str, str] = {}
     for name, path in tqdm(clips.items(), desc=desc, disable=not progress, leave=False):

@@ -1,51 +1,55 @@
 """Probe, decode and write video files with PyAV.
 
-Decoding reads only the frames a sampler asks for: frames are decoded in presentation order and
-only the ones shown at a requested time are converted to RGB and resized. Times are seconds
-from the first frame, so unusual and variable frame rates work: the frame shown at time ``t``
-is the last frame whose timestamp is ``<= t``.
+A frame is addressed either by its presentation index ``k`` (the k-th frame a player shows,
+0-based; what the official recipes index) or by a time ``t`` in seconds from the first frame
+(the frame on screen at ``t``: the last frame whose presentation time is ``<= t``). Both rest on
+one pass over the packets when a file is opened (``VideoReader``): demuxing reads every frame's
+timestamp without decoding anything (1.6 ms for 300 frames of 320x240 here), so ``n`` is the
+true frame count, not duration x fps from rounded metadata, and variable frame rates, pauses
+and B-frame reordering are handled exactly.
 
-Why PyAV, measured on this 2-core machine (320x240 30 fps H.264; ms per read of 32 frames x
-rate 2 from the middle / 8 segment centres, short side 256; one run before the non-reference
-skipping below, +-15 % noise): on short files PyAV is within ~25 % of OpenCV grab/retrieve
-(4 s: 54 / 62 vs cv2 44 / 52; 10 s: 107 / 144 vs 83 / 177), but it gives exact timestamps
-(variable frame rates), keyframe seeking and decoder options, which win on long files (60 s,
-window in the middle: 111 with a seek vs 488 decoding from the start, cv2 355). Frame threading
-(thread_type="AUTO") was slower here (95 vs 51 ms on the 4 s clip; 460 vs 440 at 1280x720), so
-only slice threading is used. Frames are converted to RGB at their native size with one
-swscale context per read, then resized with ``cv2.resize`` (8 vs 20 ms for 32 frames with
-swscale's own bilinear scaler).
+Decoding then touches only what the wanted frames need: it jumps to the keyframe before each
+wanted frame when one lies ahead, feeds the decoder every packet from there but asks it to skip
+the frames that no other frame references (``skip_frame=NONREF``) unless they are wanted, and
+converts only the wanted frames to RGB, handed in batches of ``BATCH`` to the caller's function
+(a resize) as they are decoded, so only output-size frames are kept. If a wanted frame does not
+come out (a broken index, an open GOP), the file is decoded again from the start, frame by
+frame, which is the reference the tests hold the fast path to. Frames come out upright: a
+display rotation (phone videos) is applied.
+
+Raw elementary streams (``.h264``, ``.hevc``) carry no timestamps, so no frame can be placed in
+time: they are rejected with a message saying how to remux them.
+
+Why PyAV: exact timestamps, keyframe seeking and decoder options (``skip_frame``), which decord
+and OpenCV do not expose; see ``benchmarks/bench_video.py`` for the speed against decord.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from utils.errors import InputError
 from utils.io import atomic_path
 
-# Seek to the keyframe before the first wanted time only when it is this far into the stream;
-# closer than that, decoding from the start and skipping is as fast and needs no seek.
-SEEK_THRESHOLD_S = 2.0
 # A frame whose timestamp is within this many seconds after a requested time counts as shown at
 # it, so float noise in ``k / fps`` never picks the frame before.
 TIME_TOLERANCE_S = 1e-6
-# Frames that are this far (and at least 3 frame durations) before the next wanted time are
-# decoded only if other frames reference them (skip_frame=NONREF, about half of an x264 stream
-# with B-frames). Measured, 8 TSN segments at short side 256: 10 s clip 108 vs 167 ms, 60 s
-# 518 vs 873 ms; SlowFast window in a 10 s clip 106 vs 148 ms; same frames returned.
-SKIP_MARGIN_S = 0.25
+
+# Decoded frames are handed to the caller's function in batches of this many (a resize runs
+# faster on a batch; 8 frames of 1280x720 RGB are 22 MB).
+BATCH = 8
+
+FramesFn = Callable[[list[np.ndarray]], list[np.ndarray]]
 
 
 class VideoDecodeError(InputError):
@@ -58,7 +62,10 @@ class VideoDecodeError(InputError):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a sampler needs to know about a clip (duration in seconds)."""
+    """What a sampler needs to know about a clip. ``num_frames`` is the number of frames shown
+    (counted from the packets); ``duration`` runs from the first frame to the end of the last;
+    ``fps`` is the stream's average rate (what PySlowFast and torchvision read). ``width`` and
+    ``height`` are the stored size, before any display rotation."""
 
     path: Path
     width: int
@@ -69,124 +76,264 @@ class VideoInfo:
 
 
 @contextmanager
-def _open_video(path: str | Path) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
-    """Open ``path`` and yield (container, first video stream); every failure names the path."""
-    path = Path(path)
-    if not path.is_file():
-        raise VideoDecodeError(path, "no such file")
-    if path.stat().st_size == 0:
-        raise VideoDecodeError(path, "empty file (0 bytes)")
+def _decode_errors(path: Path) -> Iterator[None]:
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        yield
     except av.FFmpegError as exc:
         raise VideoDecodeError(path, exc.strerror or str(exc)) from exc
-    try:
-        if not container.streams.video:
-            raise VideoDecodeError(path, "no video stream")
-        yield container, container.streams.video[0]
-    except av.FFmpegError as exc:
-        raise VideoDecodeError(path, exc.strerror or str(exc)) from exc
-    finally:
-        container.close()
 
 
-def _stream_fps(stream: av.VideoStream) -> float:
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    return float(rate) if rate else 0.0
+def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a display rotation (degrees counter-clockwise, as FFmpeg's display matrix gives
+    it: an iPhone portrait video says -90, i.e. turn the stored frame 90 degrees clockwise)."""
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+class VideoReader:
+    """An open video file: the presentation time of every frame, and decoding of chosen frames.
+
+    Use as a context manager (``with VideoReader(path) as video: ...``); every failure names the
+    path (``VideoDecodeError``, an ``InputError``).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VideoDecodeError(self.path, "no such file")
+        if self.path.stat().st_size == 0:
+            raise VideoDecodeError(self.path, "empty file (0 bytes)")
+        with _decode_errors(self.path):
+            self._container = av.open(str(self.path), metadata_errors="ignore")
+        try:
+            if not self._container.streams.video:
+                raise VideoDecodeError(self.path, "no video stream")
+            self._stream = self._container.streams.video[0]
+            self._stream.thread_type = "SLICE"
+            with _decode_errors(self.path):
+                self._scan()
+        except BaseException:
+            self._container.close()
+            raise
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def _scan(self) -> None:
+        """Read every packet's timestamps (no decoding): decode order, keyframes, and the
+        presentation order of the frames that are shown."""
+        pts: list[int] = []
+        dts: list[int | None] = []
+        key: list[bool] = []
+        shown: list[bool] = []
+        last_duration = 0
+        for packet in self._container.demux(self._stream):
+            if not packet.size:
+                continue
+            if packet.pts is None:
+                raise VideoDecodeError(
+                    self.path,
+                    "frames without timestamps (a raw .h264/.hevc elementary stream?); remux it "
+                    "into a container first, e.g. ffmpeg -framerate 30 -i in.h264 -c copy "
+                    "out.mp4",
+                )
+            pts.append(packet.pts)
+            dts.append(packet.dts)
+            key.append(packet.is_keyframe)
+            shown.append(not getattr(packet, "is_discard", False))
+            last_duration = max(last_duration, packet.duration or 0)
+        announced = self._stream.frames
+        if announced and len(pts) < announced:
+            raise VideoDecodeError(
+                self.path, f"truncated: {len(pts)} of the {announced} frames announced are present"
+            )
+        frames = np.sort(np.array([p for p, s in zip(pts, shown, strict=True) if s], np.int64))
+        if not frames.size:
+            raise VideoDecodeError(self.path, "no video frames")
+        if np.any(np.diff(frames) == 0):
+            raise VideoDecodeError(self.path, "several frames share one timestamp")
+        self._pts, self._dts, self._key = pts, dts, key
+        self._decode_index = {p: i for i, p in enumerate(pts)}
+        self._keys = [i for i, k in enumerate(key) if k]
+        self.frame_pts = frames
+        base = self._stream.time_base or Fraction(1, 1)
+        self.times = (frames - frames[0]).astype(np.float64) * float(base)
+        ctx = self._stream.codec_context
+        span = float((frames[-1] - frames[0]) * base)
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        fps = float(rate) if rate else (len(frames) - 1) / span if span > 0 else 0.0
+        tail = float(last_duration * base) if last_duration else (1 / fps if fps else 0.0)
+        self.info = VideoInfo(self.path, ctx.width, ctx.height, fps, len(frames), span + tail)
+
+    @property
+    def num_frames(self) -> int:
+        return self.info.num_frames
+
+    def index_at(self, times: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Presentation index of the frame on screen at each time (seconds from the first
+        frame); before the first frame -> 0, after the last -> the last."""
+        wanted = np.asarray(times, dtype=np.float64).reshape(-1)
+        if wanted.size == 0 or not np.all(np.isfinite(wanted)):
+            raise InputError(f"times must be a non-empty list of finite seconds ({self.path})")
+        index = np.searchsorted(self.times, wanted + TIME_TOLERANCE_S, side="right") - 1
+        return np.clip(index, 0, self.num_frames - 1)
+
+    def read(
+        self, indices: Sequence[int] | np.ndarray, frames_fn: FramesFn | None = None
+    ) -> list[np.ndarray]:
+        """The frames at presentation ``indices`` (any order, repeats allowed) as RGB uint8
+        (H, W, 3) arrays, upright, each passed once through ``frames_fn`` (e.g. a resize),
+        which gets lists of up to ``BATCH`` frames as they are decoded."""
+        index = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if index.size == 0 or index.min() < 0 or index.max() >= self.num_frames:
+            raise InputError(
+                f"frame indices must lie in [0, {self.num_frames - 1}] ({self.path}), got "
+                f"{index.min() if index.size else 'none'}..{index.max() if index.size else ''}"
+            )
+        targets = self.frame_pts[np.unique(index)]
+        with _decode_errors(self.path):
+            found = self._fast(targets, _Collector(frames_fn))
+            if found is None:
+                found = self._sequential(targets, _Collector(frames_fn))
+        return [found[p] for p in self.frame_pts[index].tolist()]
+
+    def _key_for(self, target: int) -> int:
+        """Decode index of the keyframe to start from for the frame shown at ``target``: the
+        last keyframe before it in decode order that is not displayed after it (a frame shown
+        before its GOP's keyframe may need the previous GOP)."""
+        position = self._decode_index[target]
+        k = bisect.bisect_right(self._keys, position) - 1
+        while k > 0 and self._pts[self._keys[k]] > target:
+            k -= 1
+        return self._keys[max(k, 0)]
+
+    def _seek(self, key: int) -> Iterator[av.Packet] | None:
+        """Packets from the keyframe at decode index ``key`` (or an earlier one), or None when
+        the container's index cannot land there."""
+        for stamp in dict.fromkeys((self._pts[key], self._dts[key])):
+            if stamp is None:
+                continue
+            self._container.seek(int(stamp), stream=self._stream, backward=True)
+            packets = self._container.demux(self._stream)
+            first = next((p for p in packets if p.size), None)
+            if first is None or not first.is_keyframe:
+                continue
+            position = self._decode_index.get(first.pts) if first.pts is not None else None
+            if position is not None and position <= key:
+                return itertools.chain([first], packets)
+        return None
+
+    def _fast(self, targets: np.ndarray, sink: _Collector) -> dict[int, np.ndarray] | None:
+        """Decode only what ``targets`` (sorted pts) need; None if one of them did not come out
+        where expected (the caller then decodes sequentially)."""
+        ctx = self._stream.codec_context
+        want = set(targets.tolist())
+        j, fed, session, skipping = 0, -1, -1, False
+        packets: Iterator[av.Packet] = iter(())
+        try:
+            while j < len(targets):
+                key = self._key_for(int(targets[j]))
+                if key > fed and key > session:  # nothing fed since that keyframe: jump to it
+                    sought = self._seek(key)
+                    if sought is None:
+                        return None
+                    packets, session = sought, key
+                packet = next(packets, None)
+                if packet is None:
+                    return None
+                if packet.size and packet.pts is not None:
+                    fed = self._decode_index.get(packet.pts, fed)
+                    skip = packet.pts not in want
+                    if skip != skipping:
+                        ctx.skip_frame, skipping = ("NONREF" if skip else "DEFAULT"), skip
+                for frame in packet.decode():
+                    if frame.pts is None or j == len(targets) or frame.pts < targets[j]:
+                        continue
+                    if frame.pts > targets[j]:
+                        return None  # the wanted frame was not output
+                    sink.add(frame.pts, frame)
+                    j += 1
+        finally:
+            ctx.skip_frame = "DEFAULT"
+        return sink.result()
+
+    def _sequential(self, targets: np.ndarray, sink: _Collector) -> dict[int, np.ndarray]:
+        """Decode every frame from the start and keep, for each target, the last frame shown
+        at or before it (the reference behaviour)."""
+        self._container.close()
+        self._container = av.open(str(self.path), metadata_errors="ignore")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "SLICE"
+        pending = targets.tolist()
+        previous: av.VideoFrame | None = None
+        for frame in self._container.decode(self._stream):
+            if frame.pts is None:
+                continue
+            while pending and frame.pts > pending[0]:
+                if previous is None:  # nothing shown before the target: the first frame
+                    break
+                sink.add(pending.pop(0), previous)
+            if previous is None:
+                while pending and frame.pts > pending[0]:
+                    sink.add(pending.pop(0), frame)
+            previous = frame
+        if previous is None:
+            raise VideoDecodeError(self.path, "no decodable video frames")
+        for p in pending:
+            sink.add(p, previous)
+        return sink.result()
+
+
+class _Collector:
+    """Decoded frames -> upright RGB arrays -> ``frames_fn`` in batches of ``BATCH``, kept by
+    key. One swscale context serves every frame (PyAV's ``frame.to_ndarray`` builds one per
+    frame), on one thread: swscale's automatic threading cost 0.6 to 10 ms a 320x240 frame
+    here, one thread 0.08 ms, with the same pixels (bilinear chroma, as ``to_ndarray``)."""
+
+    def __init__(self, frames_fn: FramesFn | None) -> None:
+        self.frames_fn = frames_fn
+        self.reformatter = VideoReformatter()
+        self.options: dict[str, int] = {"threads": 1}
+        self.keys: list[int] = []
+        self.pending: list[np.ndarray] = []
+        self.done: dict[int, np.ndarray] = {}
+
+    def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        try:
+            rgb = self.reformatter.reformat(frame, format="rgb24", **self.options).to_ndarray()
+        except TypeError:  # PyAV < 15 has no threads option (and no automatic threading)
+            self.options = {}
+            rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+        return _upright(rgb, getattr(frame, "rotation", 0))
+
+    def add(self, key: int, frame: av.VideoFrame) -> None:
+        self.keys.append(key)
+        self.pending.append(self._rgb(frame))
+        if len(self.pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            out = self.frames_fn(self.pending) if self.frames_fn else self.pending
+            self.done.update(zip(self.keys, out, strict=True))
+            self.keys, self.pending = [], []
+
+    def result(self) -> dict[int, np.ndarray]:
+        self._flush()
+        return self.done
 
 
 def probe(path: str | Path) -> VideoInfo:
-    """Size, frame rate, frame count and duration of the first video stream.
-
-    Uses the container's metadata when it has a frame count and duration (mp4, mov); otherwise
-    (webm, mkv, raw streams) it demuxes the packets, which reads timestamps without decoding.
-    """
-    with _open_video(path) as (container, stream):
-        ctx = stream.codec_context
-        width, height = ctx.width, ctx.height
-        fps = _stream_fps(stream)
-        num_frames = stream.frames
-        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
-        if num_frames <= 0 or duration <= 0:
-            pts = [p.pts for p in container.demux(stream) if p.pts is not None and p.size]
-            if not pts:
-                raise VideoDecodeError(path, "no video frames")
-            num_frames = len(pts)
-            step = 1.0 / fps if fps else 0.0
-            duration = float((max(pts) - min(pts)) * stream.time_base) + step
-    if num_frames <= 0 or width <= 0 or height <= 0:
-        raise VideoDecodeError(path, "no video frames")
-    if fps <= 0 < duration:
-        fps = num_frames / duration
-    return VideoInfo(Path(path), width, height, fps, num_frames, duration)
-
-
-def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
-    """(width, height) with the short side set to ``short_side`` (long side floored, as in
-    torchvision's ``Resize(int)`` and pytorchvideo's ``ShortSideScale``)."""
-    if width <= height:
-        return short_side, int(short_side * height / width)
-    return int(short_side * width / height), short_side
-
-
-class _RGBConverter:
-    """Frame -> RGB array at the output size. One swscale context serves every frame of a read:
-    PyAV's ``frame.to_ndarray`` builds a new context per frame, which cost ~2 ms a frame here,
-    20x the conversion itself."""
-
-    def __init__(self, size: tuple[int, int] | None) -> None:
-        self.size = size
-        self.reformatter = VideoReformatter()
-
-    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
-        rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
-        if self.size is None or self.size == (frame.width, frame.height):
-            return rgb
-        shrink = self.size[0] * self.size[1] < frame.width * frame.height
-        interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-        return cv2.resize(rgb, self.size, interpolation=interpolation)
-
-
-def _pick(
-    container: av.container.InputContainer,
-    stream: av.VideoStream,
-    wanted: np.ndarray,
-    to_rgb: _RGBConverter,
-    seek: bool,
-) -> list[np.ndarray] | None:
-    """RGB frames shown at the sorted ``wanted`` times, or None when a seek overshot them."""
-    start = stream.start_time or 0
-    base = float(stream.time_base)
-    if seek:
-        container.seek(start + int(wanted[0] / base), stream=stream, backward=True)
-    ctx = stream.codec_context
-    skipping = False
-    picked: list[np.ndarray] = []
-    previous: av.VideoFrame | None = None
-    for packet in container.demux(stream):
-        if packet.pts is not None and packet.duration:
-            # Far before the next wanted time, frames that no other frame references need not
-            # be decoded at all: none of them can be the frame shown at that time.
-            gap = wanted[len(picked)] - (packet.pts - start) * base
-            skip = gap > max(SKIP_MARGIN_S, 3 * packet.duration * base)
-            if skip != skipping:
-                ctx.skip_frame, skipping = ("NONREF" if skip else "DEFAULT"), skip
-        for frame in packet.decode():
-            t = float((frame.pts - start) * base) if frame.pts is not None else math.inf
-            t -= TIME_TOLERANCE_S
-            if seek and previous is None and t > wanted[0]:
-                return None
-            if previous is not None and t > wanted[len(picked)]:
-                rgb = to_rgb(previous)
-                while len(picked) < len(wanted) and t > wanted[len(picked)]:
-                    picked.append(rgb)
-                if len(picked) == len(wanted):
-                    return picked
-            previous = frame
-    if previous is None:
-        return None if seek else []
-    rgb = to_rgb(previous)
-    return picked + [rgb] * (len(wanted) - len(picked))
+    """Size, frame rate, frame count and duration of the first video stream, from one pass over
+    the packets (no decoding); a truncated file fails here already."""
+    with VideoReader(path) as video:
+        return video.info
 
 
 def read_frames(
@@ -196,42 +343,24 @@ def read_frames(
     short_side: int | None = None,
     size: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """The frames shown at ``times`` (seconds from the first frame) as (T, H, W, 3) RGB uint8.
+    """The frames on screen at ``times`` (seconds from the first frame) as (T, H, W, 3) RGB
+    uint8, upright. ``short_side`` resizes keeping the aspect ratio (long side floored),
+    ``size`` = (height, width) to an exact size, each frame right after decoding (bilinear with
+    antialiasing, as PIL)."""
+    from utils.video import transforms as vt
 
-    ``short_side`` resizes keeping the aspect ratio, ``size`` = (height, width) resizes to an exact
-    size; each kept frame is resized right after its RGB conversion, so only output-size frames
-    are stored.
-    Grayscale and alpha sources come back as 3-channel RGB. See the module docstring for the
-    padding policy at both ends.
-    """
     if short_side is not None and size is not None:
         raise InputError("read_frames: give short_side or size, not both")
-    wanted = np.asarray(times, dtype=np.float64).reshape(-1)
-    if wanted.size == 0 or not np.all(np.isfinite(wanted)):
-        raise InputError(f"read_frames: times must be a non-empty list of finite seconds ({path})")
-    order = np.argsort(wanted, kind="stable")
-    with _open_video(path) as (container, stream):
-        stream.thread_type = "SLICE"
-        ctx = stream.codec_context
-        out_size = None
-        if short_side is not None:
-            out_size = resized_size(ctx.width, ctx.height, short_side)
-        elif size is not None:
-            out_size = (size[1], size[0])
-        to_rgb = _RGBConverter(out_size)
-        picked = None
-        if wanted[order[0]] >= SEEK_THRESHOLD_S:
-            picked = _pick(container, stream, wanted[order], to_rgb, seek=True)
-            if picked is None:  # the index sent us past the wanted time: start over
-                container.seek(0, stream=stream, backward=True)
-        if picked is None:
-            picked = _pick(container, stream, wanted[order], to_rgb, seek=False)
-    if not picked:
-        raise VideoDecodeError(path, "no decodable video frames")
-    frames = np.empty((wanted.size, *picked[0].shape), dtype=np.uint8)
-    for position, frame in zip(order, picked, strict=True):
-        frames[position] = frame
-    return frames
+    frames_fn: FramesFn | None = None
+    if short_side is not None or size is not None:
+
+        def frames_fn(frames: list[np.ndarray]) -> list[np.ndarray]:
+            h, w = frames[0].shape[:2]
+            out = size if size is not None else vt.short_side_size(h, w, short_side or 0)
+            return vt.resize_frames(frames, out, antialias=True)
+
+    with VideoReader(path) as video:
+        return np.stack(video.read(video.index_at(times), frames_fn))
 
 
 def write_video(
@@ -241,12 +370,15 @@ def write_video(
     *,
     times: Sequence[float] | None = None,
     crf: int = 18,
+    preset: str = "medium",
 ) -> Path:
     """Write (T, H, W, 3) RGB uint8 frames as an H.264 (yuv420p) .mp4, atomically.
 
     ``times`` (seconds, increasing) gives each frame its own timestamp, for variable frame rate
-    files; ``fps`` is then only the nominal rate. Height and width must be even (yuv420p). One
-    encoder thread and bit-exact muxing make the bytes identical for identical input.
+    files; ``fps`` is then only the nominal rate. ``preset`` is x264's speed/size trade-off
+    ("veryfast" still makes B-frames). Height and width must be even (yuv420p). One
+    encoder thread (x264 and its lookahead), bit-exact muxing and no wall-clock metadata make the
+    bytes identical for identical input.
     """
     path = Path(path)
     frames = np.asarray(frames)
@@ -277,7 +409,13 @@ def write_video(
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
         stream.codec_context.thread_count = 1
-        stream.options = {"crf": str(crf), "preset": "medium", "flags": "+bitexact"}
+        stream.options = {
+            "crf": str(crf),
+            "preset": preset,
+            "flags": "+bitexact",
+            "threads": "1",
+            "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0",
+        }
         for image, p in zip(frames, pts, strict=True):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = p, time_base

@@ -1,23 +1,34 @@
-"""The published input recipe of each model family, and ``load_clip`` that applies one.
+"""The published test-time recipe of each model family, and ``load_clip`` that applies one.
 
 Every preset produces what the project's one forward contract wants: a float32 tensor
-(V, C, T, H, W) normalised with the checkpoint's own mean/std, RGB. Sources: pytorchvideo's model
-zoo (SlowFast, X3D), the official TSM code (TSN, TSM) and torchvision's ``Weights.transforms()``
-and docs metadata (r2plus1d_18, r3d_18, mc3_18, s3d, mvit_v2_s).
+(V, C, T, H, W) normalised with the checkpoint's own mean/std, RGB, V = clips x crops. Each
+family follows its official evaluation code (``Preset.source`` names the files and functions;
+the tests compare ``load_clip`` with independent re-implementations of them on real videos):
 
-Test-time input of one view (``Preset.layout`` says the same per preset):
+| preset | frames | sampling (30 fps video) | resize -> crop | mean / std | views |
+|---|---|---|---|---|---|
+| slowfast_r50 | 32 | linspace over 64 frames | short 256 -> 256 | 0.45 / 0.225 | 10 x 3 |
+| x3d_xs, x3d_s, x3d_m | 4, 13, 16 | linspace over 48, 78, 80 | 182, 182, 256 | as above | 10 x 3 |
+| tsn_r50, tsm_r50 | 8 | segment centres | short 256 -> 224 | ImageNet | 1 x 1 |
+| r2plus1d_18, r3d_18, mc3_18 | 16 | consecutive at 15 fps | 128x171 -> 112 | torchvision | 5 x 1 |
+| s3d | 128 | consecutive at 15 fps | 256x256 -> 224 | torchvision | 1 x 1 |
+| mvit_v2_s | 16 | consecutive at 7.5 fps | short 256 -> 224 | 0.45 / 0.225 | 5 x 1 |
 
-| preset | frames | sampling | resize -> crop | mean / std |
-|---|---|---|---|---|
-| slowfast_r50 | 32 | every 2nd at 30 fps (2.13 s) | short 256 -> 256 | 0.45 / 0.225 |
-| x3d_xs, x3d_s, x3d_m | 4, 13, 16 | every 12, 6, 5 at 30 fps | 182, 182, 256 | 0.45 / 0.225 |
-| tsn_r50, tsm_r50 | 8 | segment centres | short 256 -> 224 | ImageNet |
-| r2plus1d_18, r3d_18, mc3_18 | 16 | consecutive at 15 fps | 128x171 -> 112 | Kinetics (tv) |
-| s3d | 128 | consecutive at 15 fps | 256x256 -> 224 | Kinetics (tv) |
-| mvit_v2_s | 16 | consecutive at 7.5 fps | short 256 -> 224 | 0.45 / 0.225 |
+(views = clips x crops of the published accuracy, ``published_views``.)
+
+Clips (``num_clips``): PySlowFast spreads K windows with starts ``max(n - window, 0) * i / K``
+(one clip starts at frame 0, as the pytorchvideo hub tutorial's ``start_sec = 0``); TSN/TSM take
+segment centres, two clips = the official ``twice_sample``, ``protocol="dense"`` = the dense
+sampling of the non-local protocol (10 clips); torchvision takes ``UniformClipSampler``'s K
+windows of consecutive frames. Crops (``num_crops``): 1 = centre; 3 = PySlowFast's three crops
+along the long side, TSN/TSM's three full-resolution 256x256 crops (``GroupFullResSample``);
+10 = TSN/TSM's ``GroupOverSample`` (other families: torchvision's ten-crop, not published).
 
 All are (N, 3, T, H, W); SlowFast builds its slow pathway (``pack_slowfast``) inside the model,
-TSN/TSM reshape frame-major (N*T, 3, H, W) inside and average the logits over T.
+TSN/TSM reshape frame-major (N*T, 3, H, W) inside and average the logits over T. Training
+(``train=True``) draws the official temporal sampling at random, then the common spatial
+augmentation: short side jittered in ``train_short_side``, a random ``train_crop`` crop and a
+horizontal flip (p = 0.5); TSM's own multi-scale crop is not reproduced.
 """
 
 from __future__ import annotations
@@ -29,8 +40,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from utils.errors import InputError
-from utils.video.io import probe, read_frames
-from utils.video.sampling import clip_times, multi_segment_times, segment_times
+from utils.video import sampling
+from utils.video.io import VideoReader
 
 if TYPE_CHECKING:
     import torch
@@ -42,18 +53,39 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 TORCHVISION_VIDEO_MEAN = (0.43216, 0.394666, 0.37645)
 TORCHVISION_VIDEO_STD = (0.22803, 0.22145, 0.216989)
 
+Recipe = Literal["pyslowfast", "tsm", "torchvision"]
+PROTOCOLS = ("uniform", "dense")
+
+PYSLOWFAST_SOURCE = (
+    "facebookresearch/SlowFast: slowfast/datasets/decoder.py (decode, get_start_end_idx, "
+    "temporal_sampling), slowfast/datasets/utils.py (spatial_sampling), "
+    "slowfast/datasets/transform.py (random_short_side_scale_jitter, uniform_crop); "
+    "checkpoints and configurations from the pytorchvideo model zoo"
+)
+TSM_SOURCE = (
+    "mit-han-lab/temporal-shift-module: ops/dataset.py (TSNDataSet._get_test_indices, "
+    "_sample_indices), ops/transforms.py (GroupScale, GroupCenterCrop, GroupFullResSample, "
+    "GroupOverSample), test_models.py (--test_crops, --twice_sample, --dense_sample, --full_res)"
+)
+TORCHVISION_SOURCE = (
+    "pytorch/vision: torchvision/transforms/_presets.py (VideoClassification = "
+    "Weights.transforms()), torchvision/datasets/video_utils.py (VideoClips), "
+    "torchvision/datasets/samplers/clip_sampler.py (UniformClipSampler), "
+    "references/video_classification/train.py (frame_rate, clips_per_video)"
+)
+
 
 @dataclass(frozen=True)
 class Preset:
     """How one model family turns a video file into its input tensor.
 
-    ``sampling``: "dense" = ``num_frames`` frames ``sampling_rate`` apart at ``fps``;
-    "segments" = one frame in each of ``num_frames`` equal segments (TSN/TSM).
-    ``resize``: int = short side (aspect kept); (H, W) = exact size. ``antialias`` follows the
-    recipe (torchvision's video transforms and pytorchvideo's ShortSideScale use none; TSM's PIL
-    resize does). Training: short side jittered in ``train_short_side`` (None: the test resize),
-    then a random ``train_crop`` crop and a horizontal flip (p = 0.5).
-    ``layout`` says what the model expects and what its wrapper does with it.
+    ``sampling``: "dense" = ``num_frames`` frames over a window of ``num_frames x
+    sampling_rate`` frames at ``fps``; "segments" = one frame in each of ``num_frames`` equal
+    segments (TSN/TSM). ``resize``: int = short side (aspect kept); (H, W) = exact size.
+    ``antialias`` follows the recipe (torchvision's video transforms and PySlowFast use none;
+    TSM's PIL resize does). ``recipe`` picks the official rules (None: "tsm" for segments,
+    "pyslowfast" for dense); ``source`` cites them; ``published_views`` = (clips, crops) of the
+    published accuracy. ``layout`` says what the model expects and what its wrapper does.
     """
 
     name: str
@@ -70,6 +102,25 @@ class Preset:
     alpha: int | None = None
     train_short_side: tuple[int, int] | None = None
     train_crop: int | None = None
+    recipe: Recipe | None = None
+    source: str = ""
+    published_views: tuple[int, int] = (1, 1)
+
+    @property
+    def family(self) -> Recipe:
+        """The official recipe this preset follows."""
+        if self.recipe is not None:
+            return self.recipe
+        return "tsm" if self.sampling == "segments" else "pyslowfast"
+
+    @property
+    def protocol(self) -> str:
+        """One line: the published test protocol and where it comes from."""
+        clips, crops = self.published_views
+        return (
+            f"{self.name}: {self.family} recipe, published with {clips} clip(s) x {crops} "
+            f"crop(s); source: {self.source or 'not given'}"
+        )
 
     @property
     def window_seconds(self) -> float | None:
@@ -78,44 +129,118 @@ class Preset:
             return None
         return self.num_frames * self.sampling_rate / self.fps
 
-    def times(
+    def indices(
         self,
-        duration: float,
+        n: int,
+        video_fps: float,
         *,
-        train: bool = False,
         num_clips: int = 1,
+        protocol: str = "uniform",
+        train: bool = False,
         rng: np.random.Generator | int | None = None,
     ) -> np.ndarray:
-        """(num_clips, T) times in seconds: random clips when training, else spread evenly."""
-        if self.sampling == "segments":
+        """(num_clips, T) presentation indices into a video of ``n`` frames at ``video_fps``:
+        the official test rule of the family, or its random training rule."""
+        if protocol not in PROTOCOLS:
+            raise InputError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+        family = self.family
+        if protocol == "dense" and family != "tsm":
+            raise InputError(f"protocol='dense' is TSN/TSM's; {self.name} has only 'uniform'")
+        gen = np.random.default_rng(rng)
+        t = self.num_frames
+        if family == "tsm":
             if train:
-                gen = np.random.default_rng(rng)
                 rows = [
-                    segment_times(duration, self.num_frames, train=True, rng=gen)
+                    sampling.segment_train_indices(n, t, gen, dense=protocol == "dense")
                     for _ in range(num_clips)
                 ]
-                return np.stack(rows)
-            return multi_segment_times(duration, self.num_frames, num_clips)
-        start = "random" if train else ("center" if num_clips == 1 else "uniform")
-        assert self.fps is not None  # dense presets always set it
-        return clip_times(
-            duration,
-            self.num_frames,
-            self.sampling_rate,
-            self.fps,
-            start=start,
-            num_clips=num_clips,
-            rng=rng,
+                return np.concatenate(rows)
+            if protocol == "dense":
+                return sampling.dense_segment_indices(n, t, num_clips)
+            return sampling.segment_indices(n, t, num_clips)
+        if self.fps is None:
+            raise InputError(f"preset {self.name}: dense sampling needs fps")
+        if family == "torchvision":
+            if train:
+                rows = [
+                    sampling.torchvision_train_indices(n, t, video_fps, self.fps, gen)
+                    for _ in range(num_clips)
+                ]
+                return np.concatenate(rows)
+            return sampling.torchvision_indices(n, t, video_fps, self.fps, num_clips=num_clips)
+        rate = self.sampling_rate
+        if train:
+            rows = [
+                sampling.pyslowfast_train_indices(n, t, rate, video_fps, gen, target_fps=self.fps)
+                for _ in range(num_clips)
+            ]
+            return np.concatenate(rows)
+        return sampling.pyslowfast_indices(
+            n, t, rate, video_fps, target_fps=self.fps, num_clips=num_clips
         )
 
-    def decode_size(self, *, train: bool = False) -> dict[str, object]:
-        """``read_frames`` resize arguments: decode straight to the size the transform needs
-        (the largest jitter size when training, so jitter only ever shrinks)."""
-        if train and self.train_short_side is not None:
-            return {"short_side": self.train_short_side[1]}
-        if isinstance(self.resize, int):
-            return {"short_side": self.resize}
-        return {"size": self.resize}
+    def resize_size(
+        self, height: int, width: int, short_side: int | None = None
+    ) -> tuple[int, int]:
+        """Output (h, w) of the recipe's resize for a (height, width) frame; ``short_side``
+        overrides the test size (training jitter)."""
+        from utils.video import transforms as vt
+
+        if short_side is None and not isinstance(self.resize, int):
+            return self.resize
+        side = short_side if short_side is not None else self.resize
+        assert isinstance(side, int)
+        if self.family == "pyslowfast":
+            return vt.short_side_size_pyslowfast(height, width, side)
+        return vt.short_side_size(height, width, side)
+
+    def resize_frames(
+        self, frames: list[np.ndarray] | np.ndarray, short_side: int | None = None
+    ) -> list[np.ndarray]:
+        """(H, W, 3) uint8 frames of one size resized as the recipe does (bilinear; antialiased
+        for TSN/TSM's PIL resize), still uint8."""
+        from utils.video import transforms as vt
+
+        if not len(frames):
+            return []
+        h, w = frames[0].shape[:2]
+        size = self.resize_size(h, w, short_side)
+        return vt.resize_frames(frames, size, antialias=self.antialias)
+
+    def train_side(self, rng: np.random.Generator) -> int | None:
+        """The training short side, drawn once per clip as PySlowFast's scale jitter does
+        (``int(round(uniform(min, max)))``); None when the preset does not jitter."""
+        if self.train_short_side is None:
+            return None
+        lo, hi = self.train_short_side
+        return round(rng.uniform(lo, hi))
+
+    def views(
+        self,
+        frames: np.ndarray,
+        *,
+        train: bool = False,
+        num_crops: int = 1,
+        rng: np.random.Generator | None = None,
+    ) -> torch.Tensor:
+        """Already resized (T, h, w, 3) uint8 frames -> (num_crops, 3, T, c, c) float32,
+        normalised: the recipe's test crops, or one random crop (and flip) when training."""
+        from utils.video import transforms as vt
+
+        x = vt.to_tchw(frames)
+        if train:
+            if num_crops != 1:
+                raise InputError(f"training takes one random crop, got num_crops={num_crops}")
+            gen = np.random.default_rng(rng)
+            x = vt.random_crop_flip(x, self.train_crop or self.crop, gen).unsqueeze(0)
+        else:
+            size = self.crop
+            if self.family == "tsm" and num_crops == 3:  # full resolution: the short side
+                size = min(x.shape[-2:])
+            h, w = x.shape[-2:]
+            boxes = vt.crop_boxes(h, w, size, num_crops, self.family)
+            x = vt.apply_boxes(x, boxes)
+        return vt.to_normalized_cthw(x, self.mean, self.std)
 
     def transform(
         self,
@@ -125,34 +250,22 @@ class Preset:
         num_crops: int = 1,
         rng: np.random.Generator | int | None = None,
     ) -> torch.Tensor:
-        """(T, H, W, 3) uint8 RGB frames -> (num_crops, 3, T, crop, crop) float32, normalised."""
-        from utils.video import transforms as vt
+        """(T, H, W, 3) uint8 RGB frames -> (num_crops, 3, T, crop, crop) float32, normalised
+        (frames resized in batches of ``BATCH``, then cropped, as ``load_clip`` does while
+        decoding)."""
+        from utils.video.io import BATCH
 
-        x = vt.to_tchw(frames)
-        if train:
-            if num_crops != 1:
-                raise InputError(f"training takes one random crop, got num_crops={num_crops}")
-            gen = np.random.default_rng(rng)
-            if self.train_short_side is not None:
-                x = vt.random_short_side_resize(
-                    x, self.train_short_side, gen, antialias=self.antialias
-                )
-            else:
-                x = self._resize(x)
-            x = vt.random_crop_flip(x, self.train_crop or self.crop, gen).unsqueeze(0)
-        else:
-            x = vt.multi_crop(self._resize(x), self.crop, num_crops)
-        return vt.normalize(vt.to_float_cthw(x), self.mean, self.std, inplace=True)
-
-    def _resize(self, x: torch.Tensor) -> torch.Tensor:
-        from utils.video import transforms as vt
-
-        if isinstance(self.resize, int):
-            return vt.short_side_resize(x, self.resize, antialias=self.antialias)
-        return vt.resize(x, self.resize, antialias=self.antialias)
+        gen = np.random.default_rng(rng)
+        side = self.train_side(gen) if train else None
+        frames = np.asarray(frames)
+        resized = [
+            f for i in range(0, len(frames), BATCH)
+            for f in self.resize_frames(frames[i : i + BATCH], side)
+        ]
+        return self.views(np.stack(resized), train=train, num_crops=num_crops, rng=gen)
 
 
-def _pytorchvideo(
+def _pyslowfast(
     name: str,
     frames: int,
     rate: int,
@@ -175,6 +288,9 @@ def _pytorchvideo(
         alpha=alpha,
         train_short_side=train,
         train_crop=train_crop,
+        recipe="pyslowfast",
+        source=PYSLOWFAST_SOURCE,
+        published_views=(10, 3),
         layout=f"(N, 3, {frames}, {side}, {side}) float32 RGB; {note}",
     )
 
@@ -190,7 +306,10 @@ def _segments(name: str, note: str) -> Preset:
         std=IMAGENET_STD,
         antialias=True,
         train_short_side=(256, 320),
-        layout=f"(N, 3, 8, 224, 224) float32 RGB; {note}",
+        recipe="tsm",
+        source=TSM_SOURCE,
+        published_views=(1, 1),
+        layout=f"(N, 3, 8, 224, 224) float32 RGB (256 x 256 with 3 crops); {note}",
     )
 
 
@@ -200,6 +319,7 @@ def _torchvision(
     fps: float,
     resize: int | tuple[int, int],
     crop: int,
+    clips: int,
     mean: tuple[float, float, float] = TORCHVISION_VIDEO_MEAN,
     std: tuple[float, float, float] = TORCHVISION_VIDEO_STD,
 ) -> Preset:
@@ -213,19 +333,21 @@ def _torchvision(
         crop=crop,
         mean=mean,
         std=std,
+        recipe="torchvision",
+        source=TORCHVISION_SOURCE,
+        published_views=(clips, 1),
         layout=f"(N, 3, {frames}, {crop}, {crop}) float32 RGB, as torchvision's video models",
     )
 
 
 _FRAME_MAJOR = (
-    "the wrapper reshapes frame-major to (N*8, 3, 224, 224) and averages the logits "
-    "over the 8 frames"
+    "the wrapper reshapes frame-major to (N*8, 3, H, W) and averages the logits over the 8 frames"
 )
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        _pytorchvideo(
+        _pyslowfast(
             "slowfast_r50",
             32,
             2,
@@ -235,16 +357,16 @@ PRESETS: dict[str, Preset] = {
             "the model builds the slow pathway (8 frames, pack_slowfast alpha=4)",
             alpha=4,
         ),
-        _pytorchvideo("x3d_xs", 4, 12, 182, (182, 228), 160, "single pathway"),
-        _pytorchvideo("x3d_s", 13, 6, 182, (182, 228), 160, "single pathway"),
-        _pytorchvideo("x3d_m", 16, 5, 256, (256, 320), 224, "single pathway"),
+        _pyslowfast("x3d_xs", 4, 12, 182, (182, 228), 160, "single pathway"),
+        _pyslowfast("x3d_s", 13, 6, 182, (182, 228), 160, "single pathway"),
+        _pyslowfast("x3d_m", 16, 5, 256, (256, 320), 224, "single pathway"),
         _segments("tsn_r50", _FRAME_MAJOR),
         _segments("tsm_r50", _FRAME_MAJOR + "; the temporal shift needs exactly 8 frames"),
-        _torchvision("r2plus1d_18", 16, 15.0, (128, 171), 112),
-        _torchvision("r3d_18", 16, 15.0, (128, 171), 112),
-        _torchvision("mc3_18", 16, 15.0, (128, 171), 112),
-        _torchvision("s3d", 128, 15.0, (256, 256), 224),
-        _torchvision("mvit_v2_s", 16, 7.5, 256, 224, KINETICS_MEAN, KINETICS_STD),
+        _torchvision("r2plus1d_18", 16, 15.0, (128, 171), 112, 5),
+        _torchvision("r3d_18", 16, 15.0, (128, 171), 112, 5),
+        _torchvision("mc3_18", 16, 15.0, (128, 171), 112, 5),
+        _torchvision("s3d", 128, 15.0, (256, 256), 224, 1),
+        _torchvision("mvit_v2_s", 16, 7.5, 256, 224, 5, KINETICS_MEAN, KINETICS_STD),
     )
 }
 
@@ -265,21 +387,26 @@ def load_clip(
     num_clips: int = 1,
     num_crops: int = 1,
     rng: np.random.Generator | int | None = None,
+    protocol: str = "uniform",
 ) -> torch.Tensor:
     """Decode and prepare one video for ``preset``: (V, C, T, H, W) float32, V = clips x crops,
     clip-major (view ``v`` is clip ``v // num_crops``, crop ``v % num_crops``).
 
-    All views come from one decoding pass that decodes only the frames they need, resized to
-    the preset's size right after the RGB conversion (OpenCV: linear when enlarging, area when
-    shrinking; within a few grey levels of resizing the full frames in torch, see the tests).
-    ``rng`` seeds the training randomness.
+    Indices come from the true frame count (``VideoReader``); only the frames they name are
+    decoded, each resized right after its RGB conversion, so full-size frames are never kept.
+    ``protocol="dense"`` selects TSN/TSM's dense sampling. ``rng`` seeds the training
+    randomness.
     """
     import torch
 
     gen = np.random.default_rng(rng)
-    info = probe(path)
-    times = preset.times(info.duration, train=train, num_clips=num_clips, rng=gen)
-    frames = read_frames(path, times.ravel(), **preset.decode_size(train=train))
-    frames = frames.reshape(num_clips, preset.num_frames, *frames.shape[1:])
-    views = [preset.transform(clip, train=train, num_crops=num_crops, rng=gen) for clip in frames]
+    with VideoReader(path) as video:
+        fps = video.info.fps or preset.fps or 30.0
+        index = preset.indices(
+            video.num_frames, fps, num_clips=num_clips, protocol=protocol, train=train, rng=gen
+        )
+        side = preset.train_side(gen) if train else None
+        frames = video.read(index.ravel(), lambda batch: preset.resize_frames(batch, side))
+    clips = np.stack(frames).reshape(num_clips, preset.num_frames, *frames[0].shape)
+    views = [preset.views(clip, train=train, num_crops=num_crops, rng=gen) for clip in clips]
     return views[0] if len(views) == 1 else torch.cat(views)

@@ -1,8 +1,10 @@
-"""Which moments of a clip a model sees: pure functions from a duration to times in seconds.
+"""Which frames a model sees: pure functions from a frame count to presentation indices.
 
-Times (not frame indices) make every sampler independent of the file's frame rate; the decoder
-returns the frame shown at each time (``utils.video.io.read_frames``). For a constant-rate video
-the frame index shown at time ``t`` is ``floor(t * fps)``, which is how the tests check them.
+Each family's official test rule works on ``n``, the number of frames actually decoded (here:
+counted from the packets, ``utils.video.io.VideoReader``), and returns (num_clips, T) 0-based
+indices. Training rules draw from a numpy Generator so one seed drives sampling and
+augmentation. Sources (repository, file, function) are named in each docstring; the tests hold
+every rule to an independent re-implementation on n = 75, 128, 256, 300, 320.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from utils.errors import InputError
 if TYPE_CHECKING:
     import torch
 
-CLIP_STARTS = ("center", "random", "uniform")
+# The clip length of TSM's dense sampling (I3D / non-local protocol), in frames.
+DENSE_WINDOW = 64
 
 
 def _check_positive(**values: float) -> None:
@@ -25,72 +28,157 @@ def _check_positive(**values: float) -> None:
             raise InputError(f"{name} must be > 0, got {value}")
 
 
-def segment_times(
-    duration: float,
-    num_segments: int,
-    *,
-    train: bool = False,
-    rng: np.random.Generator | int | None = None,
+def segment_indices(n: int, num_segments: int, num_clips: int = 1) -> np.ndarray:
+    """TSN/TSM uniform test sampling (mit-han-lab/temporal-shift-module, ``ops/dataset.py``,
+    ``TSNDataSet._get_test_indices``, ``new_length`` = 1): ``tick = n / T``, clip 0 =
+    ``int(tick / 2 + tick * x)`` (segment centres); two clips = ``twice_sample``, clip 1 =
+    ``int(tick * x)`` (segment starts). More clips (not official) continue the pattern: clip
+    ``j`` is shifted by ``(0.5 + j / K) mod 1`` of a segment."""
+    _check_positive(n=n, num_segments=num_segments, num_clips=num_clips)
+    tick = n / float(num_segments)
+    shifts = [(0.5 + j / num_clips) % 1.0 for j in range(num_clips)]
+    return np.array(
+        [[int(tick * s + tick * x) for x in range(num_segments)] for s in shifts], np.int64
+    )
+
+
+def dense_segment_indices(n: int, num_segments: int, num_clips: int = 10) -> np.ndarray:
+    """TSM dense test sampling (same file and function, ``dense_sample``): clips of T frames
+    ``64 // T`` apart, starts ``np.linspace(0, max(1, n - 63) - 1, num_clips, dtype=int)``,
+    indices modulo n (a short video wraps around). The official protocol has 10 clips."""
+    _check_positive(n=n, num_segments=num_segments, num_clips=num_clips)
+    sample_pos = max(1, 1 + n - DENSE_WINDOW)
+    stride = DENSE_WINDOW // num_segments
+    starts = np.linspace(0, sample_pos - 1, num=num_clips, dtype=int)
+    return np.array(
+        [[(i * stride + int(s)) % n for i in range(num_segments)] for s in starts], np.int64
+    )
+
+
+def segment_train_indices(
+    n: int, num_segments: int, rng: np.random.Generator, *, dense: bool = False
 ) -> np.ndarray:
-    """TSN/TSM sampling: one time in each of ``num_segments`` equal segments, shape (T,).
-
-    Test: the centre of each segment, so frame ``floor((i + 0.5) * num_frames / T)`` as in the
-    official TSM code. Train: uniformly random inside each segment (``rng`` seeds it).
-    """
-    _check_positive(duration=duration, num_segments=num_segments)
-    length = duration / num_segments
-    offsets = np.random.default_rng(rng).uniform(size=num_segments) if train else 0.5
-    return (np.arange(num_segments) + offsets) * length
-
-
-def multi_segment_times(duration: float, num_segments: int, num_clips: int) -> np.ndarray:
-    """Multi-view segment sampling, shape (num_clips, T): view ``j`` takes the point at fraction
-    ``(j + 0.5) / num_clips`` of every segment (one view = the segment centres; two views = the
-    quarter points, like TSM's "twice sample")."""
-    _check_positive(duration=duration, num_segments=num_segments, num_clips=num_clips)
-    length = duration / num_segments
-    fractions = (np.arange(num_clips)[:, None] + 0.5) / num_clips
-    return (np.arange(num_segments)[None, :] + fractions) * length
+    """TSN/TSM training sampling (same file, ``TSNDataSet._sample_indices``), shape (1, T):
+    one random frame per segment (sorted random frames when ``n < 2T``, all 0 when ``n <= T``);
+    ``dense``: one window of ``64 // T`` strides at a random start."""
+    _check_positive(n=n, num_segments=num_segments)
+    if dense:
+        sample_pos = max(1, 1 + n - DENSE_WINDOW)
+        start = 0 if sample_pos == 1 else int(rng.integers(0, sample_pos - 1))
+        stride = DENSE_WINDOW // num_segments
+        return np.array([[(i * stride + start) % n for i in range(num_segments)]], np.int64)
+    average = n // num_segments
+    if average > 0:
+        index = np.arange(num_segments) * average + rng.integers(0, average, size=num_segments)
+    elif n > num_segments:
+        index = np.sort(rng.integers(0, n, size=num_segments))
+    else:
+        index = np.zeros(num_segments, np.int64)
+    return index.astype(np.int64)[None]
 
 
-def clip_times(
-    duration: float,
+def _linspace_indices(starts: np.ndarray, window: float, num_frames: int, n: int) -> np.ndarray:
+    import torch
+
+    rows = [
+        torch.clamp(torch.linspace(float(s), float(s) + window - 1, num_frames), 0, n - 1).long()
+        for s in starts
+    ]
+    return torch.stack(rows).numpy().astype(np.int64)
+
+
+def pyslowfast_window(num_frames: int, sampling_rate: int, video_fps: float, target_fps: float
+                      ) -> float:
+    """Frames covered by one clip: ``max(1, sampling_rate * num_frames / target_fps *
+    video_fps)`` (facebookresearch/SlowFast ``slowfast/datasets/decoder.py``, ``decode``)."""
+    return max(1.0, sampling_rate * num_frames / target_fps * video_fps)
+
+
+def pyslowfast_indices(
+    n: int,
     num_frames: int,
     sampling_rate: int,
-    fps: float,
+    video_fps: float,
     *,
-    start: str = "center",
+    target_fps: float = 30.0,
     num_clips: int = 1,
-    rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
-    """Dense sampling: ``num_frames`` times ``sampling_rate / fps`` seconds apart, (num_clips, T).
+    """PySlowFast test sampling (facebookresearch/SlowFast ``slowfast/datasets/decoder.py``:
+    ``get_start_end_idx`` without offset, then ``temporal_sampling``): clip ``i`` of ``K``
+    starts at ``max(n - window, 0) * i / K`` (so one clip starts at frame 0), and its
+    ``num_frames`` indices are ``torch.linspace(start, start + window - 1, num_frames)``
+    clamped to [0, n - 1] and truncated, spread over the whole window (X3D-XS: 4 frames over
+    48). ``video_fps`` is the stream's average rate."""
+    _check_positive(n=n, num_frames=num_frames, sampling_rate=sampling_rate, num_clips=num_clips,
+                    video_fps=video_fps)
+    window = pyslowfast_window(num_frames, sampling_rate, video_fps, target_fps)
+    delta = max(n - window, 0)
+    starts = np.array([delta * i / num_clips for i in range(num_clips)])
+    return _linspace_indices(starts, window, num_frames, n)
 
-    The window lasts ``num_frames * sampling_rate / fps`` seconds (SlowFast 32 x 2 at 30 fps:
-    2.13 s). ``start``: "center" puts it in the middle of the clip, "random" anywhere inside it
-    (``rng`` seeds it; one draw per clip), "uniform" spreads ``num_clips`` windows evenly from the
-    start to the end of the clip (first at 0, last ending at ``duration``; one clip = centre).
-    A clip shorter than the window starts at 0 and the decoder repeats its last frame.
-    """
-    _check_positive(
-        duration=duration,
-        num_frames=num_frames,
-        sampling_rate=sampling_rate,
-        fps=fps,
-        num_clips=num_clips,
-    )
-    if start not in CLIP_STARTS:
-        raise InputError(f"start must be one of {', '.join(CLIP_STARTS)}; got {start!r}")
-    if start == "center" and num_clips > 1:
-        raise InputError("several clips need start='uniform' or 'random', not 'center'")
-    step = sampling_rate / fps
-    slack = max(duration - num_frames * step, 0.0)
-    if start == "random":
-        starts = np.random.default_rng(rng).uniform(0.0, slack, size=num_clips)
-    elif num_clips == 1:
-        starts = np.array([slack / 2])
-    else:
-        starts = np.linspace(0.0, slack, num_clips)
-    return starts[:, None] + np.arange(num_frames)[None, :] * step
+
+def pyslowfast_train_indices(
+    n: int,
+    num_frames: int,
+    sampling_rate: int,
+    video_fps: float,
+    rng: np.random.Generator,
+    *,
+    target_fps: float = 30.0,
+) -> np.ndarray:
+    """PySlowFast training sampling (``get_start_end_idx`` with ``clip_idx = -1``): the window
+    starts uniformly at random in [0, max(n - window, 0)], shape (1, T)."""
+    _check_positive(n=n, num_frames=num_frames, sampling_rate=sampling_rate, video_fps=video_fps)
+    window = pyslowfast_window(num_frames, sampling_rate, video_fps, target_fps)
+    start = rng.uniform(0, max(n - window, 0))
+    return _linspace_indices(np.array([start]), window, num_frames, n)
+
+
+def torchvision_frames(n: int, video_fps: float, frame_rate: float) -> np.ndarray:
+    """Frames kept when resampling to ``frame_rate`` (torchvision
+    ``datasets/video_utils.py``, ``VideoClips.compute_clips_for_video`` and
+    ``_resample_video_idx``): every ``step``-th frame when ``step = video_fps / frame_rate`` is
+    an integer (a slice: ``ceil(n / step)`` frames), else ``floor(arange(m) * step)`` in float32
+    with ``m = floor(n * frame_rate / video_fps)``."""
+    import math
+
+    import torch
+
+    _check_positive(n=n, video_fps=video_fps, frame_rate=frame_rate)
+    step = video_fps / frame_rate
+    if float(step).is_integer():
+        return np.arange(0, n, int(step), dtype=np.int64)
+    total = math.floor(n * frame_rate / video_fps)
+    return (torch.arange(total, dtype=torch.float32) * step).floor().long().numpy()
+
+
+def torchvision_indices(
+    n: int, num_frames: int, video_fps: float, frame_rate: float, *, num_clips: int = 1
+) -> np.ndarray:
+    """torchvision's video test protocol (``references/video_classification/train.py``):
+    every window of ``num_frames`` consecutive resampled frames is a clip
+    (``step_between_clips=1``), and ``UniformClipSampler`` takes clips
+    ``floor(linspace(0, L - 1, K))`` in float32 (so one clip = the first window). A video with
+    fewer resampled frames than ``num_frames`` (torchvision skips it) repeats its last frame."""
+    import torch
+
+    _check_positive(num_frames=num_frames, num_clips=num_clips)
+    kept = torchvision_frames(n, video_fps, frame_rate)
+    count = max(len(kept) - num_frames + 1, 1)
+    starts = torch.linspace(0, count - 1, steps=num_clips).floor().long().numpy()
+    window = np.minimum(starts[:, None] + np.arange(num_frames)[None], len(kept) - 1)
+    return kept[window]
+
+
+def torchvision_train_indices(
+    n: int, num_frames: int, video_fps: float, frame_rate: float, rng: np.random.Generator
+) -> np.ndarray:
+    """One random window of the resampled frames (``RandomClipSampler``), shape (1, T)."""
+    _check_positive(num_frames=num_frames)
+    kept = torchvision_frames(n, video_fps, frame_rate)
+    start = int(rng.integers(0, max(len(kept) - num_frames + 1, 1)))
+    window = np.minimum(start + np.arange(num_frames), len(kept) - 1)
+    return kept[window][None]
 
 
 def slow_indices(num_frames: int, alpha: int) -> torch.Tensor:

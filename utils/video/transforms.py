@@ -1,32 +1,69 @@
-"""Clip transforms on torch tensors, without pytorchvideo.transforms.
+"""Frame and clip transforms on uint8 frames and torch tensors, without pytorchvideo.transforms.
 
-Layouts: decoded frames are (T, H, W, C) uint8; ``to_tchw`` views them as (T, C, H, W), the layout
-every spatial function here takes (any leading dims, last two = H, W), so resizing and cropping
-run on uint8 (4x less memory than float). Resizing uses torchvision's (v1) functional resize,
-which rounds back to uint8 exactly as torchvision's video ``Weights.transforms()`` do, so the
-torchvision presets reproduce them bit for bit (the v2 native uint8 kernel differs by one level).
-``to_float_cthw`` then gives the models' (..., C, T, H, W) float32 in [0, 1] for ``normalize``.
-Random transforms take a numpy Generator so one seed drives sampling and augmentation.
+Resizing treats each (H, W, 3) uint8 frame on its own (as every official pipeline does), on
+batches of frames with torch's bilinear kernel for channels-last uint8 (``align_corners=False``):
+without antialiasing for the torchvision and PySlowFast recipes, with it for TSN/TSM, whose
+official code resizes PIL images (Pillow's bilinear filter widens with the scale factor, which
+torch's antialias mode reproduces). Against
+the official float (PySlowFast) and Pillow (TSM) resizes this is at most 1 grey level apart, all
+rounding (``tests/test_video_transforms.py``), and several times cheaper per frame
+(``benchmarks/bench_video.py`` prints both costs).
+
+Crops are boxes ``(top, left, height, width, flip)`` so one function applies any family's
+multi-crop layout; the layouts themselves (where the centre falls, which crops, which order)
+follow each official source, see ``crop_boxes``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
-from torchvision.transforms import functional as tvf
+import torch.nn.functional as F
 
 from utils.errors import InputError
 
 CROP_COUNTS = (1, 3, 10)
+CropStyle = Literal["torchvision", "pyslowfast", "tsm"]
+Box = tuple[int, int, int, int, bool]
 
 
-def _pair(size: int | Sequence[int]) -> tuple[int, int]:
-    if isinstance(size, int):
-        return size, size
-    h, w = size
-    return int(h), int(w)
+def short_side_size(height: int, width: int, side: int) -> tuple[int, int]:
+    """(h, w) with the short side ``side``, long side ``int(side * long / short)``: torchvision's
+    ``Resize(int)`` rule (also TSM's ``GroupScale``, which calls it on PIL images)."""
+    if width <= height:
+        return int(side * height / width), side
+    return side, int(side * width / height)
+
+
+def short_side_size_pyslowfast(height: int, width: int, side: int) -> tuple[int, int]:
+    """The same size by PySlowFast's rule (``transform.random_short_side_scale_jitter``, and
+    pytorchvideo's ``short_side_scale``): long side ``floor(long / short * side)``; the two
+    rules differ when the exact value is an integer (120x104 at 182: 209 here, 210 above)."""
+    if width < height:
+        return math.floor(float(height) / width * side), side
+    return side, math.floor(float(width) / height * side)
+
+
+def resize_frames(
+    frames: Sequence[np.ndarray] | np.ndarray, size: Sequence[int], *, antialias: bool
+) -> list[np.ndarray]:
+    """(H, W, 3) uint8 frames of one size -> (h, w, 3) uint8 frames, bilinear,
+    ``align_corners=False``, in one call: torch's vectorised uint8 kernel runs on batches of
+    two or more channels-last images (a single image takes a generic path, 2-3x slower here,
+    with the same result), so a lone frame is resized as a pair."""
+    h, w = int(size[0]), int(size[1])
+    if not len(frames) or frames[0].shape[:2] == (h, w):
+        return list(frames)
+    batch = frames if isinstance(frames, np.ndarray) else np.stack(frames)
+    if len(batch) == 1:
+        batch = np.concatenate([batch, batch])
+    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2)
+    y = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=antialias)
+    return list(y.permute(0, 2, 3, 1).numpy()[: len(frames)])
 
 
 def to_tchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -37,125 +74,87 @@ def to_tchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2)
 
 
-def to_float_cthw(x: torch.Tensor) -> torch.Tensor:
-    """(..., T, C, H, W) uint8 -> contiguous (..., C, T, H, W) float32 in [0, 1]."""
-    out = torch.empty(x.transpose(-4, -3).shape, dtype=torch.float32, device=x.device)
-    return out.copy_(x.transpose(-4, -3)).div_(255)
-
-
-def short_side_resize(x: torch.Tensor, size: int, *, antialias: bool = True) -> torch.Tensor:
-    """Resize (..., H, W) so the short side is ``size``, keeping the aspect ratio (long side
-    floored, as torchvision and pytorchvideo do). Bilinear; ``antialias`` matters only when
-    shrinking. Returns ``x`` itself when the short side already has that size."""
-    if min(x.shape[-2:]) == size:
-        return x
-    return tvf.resize(x, [size], antialias=antialias)
-
-
-def resize(x: torch.Tensor, size: tuple[int, int], *, antialias: bool = True) -> torch.Tensor:
-    """Resize (..., H, W) to exactly ``size`` = (height, width), bilinear."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return tvf.resize(x, list(size), antialias=antialias)
-
-
-def crop(x: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
-    """The (..., height, width) window of (..., H, W) at (top, left); a view."""
-    h, w = x.shape[-2:]
-    if height > h or width > w or top < 0 or left < 0:
-        raise InputError(f"crop {height}x{width} at ({top}, {left}) does not fit a {h}x{w} frame")
-    return x[..., top : top + height, left : left + width]
-
-
-def _center_offsets(h: int, w: int, ch: int, cw: int) -> tuple[int, int]:
-    # torchvision's rounding, so center crops match its transforms exactly.
-    return round((h - ch) / 2.0), round((w - cw) / 2.0)
-
-
-def center_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
-    """The centred (..., ch, cw) crop."""
-    ch, cw = _pair(size)
-    top, left = _center_offsets(*x.shape[-2:], ch, cw)
-    return crop(x, top, left, ch, cw)
-
-
-def three_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
-    """Three crops along the long side (start, centre, end), stacked: (3, ..., ch, cw).
-
-    This is SlowFast's multi-view test: with a crop as large as the short side, the three crops
-    together cover the whole frame."""
-    ch, cw = _pair(size)
-    h, w = x.shape[-2:]
-    top, left = _center_offsets(h, w, ch, cw)
-    if h > w:
-        boxes = [(0, left), (top, left), (h - ch, left)]
-    else:
-        boxes = [(top, 0), (top, left), (top, w - cw)]
-    return torch.stack([crop(x, top, left, ch, cw) for top, left in boxes])
-
-
-def _five_crop(x: torch.Tensor, ch: int, cw: int) -> torch.Tensor:
-    h, w = x.shape[-2:]
-    top, left = _center_offsets(h, w, ch, cw)
-    boxes = [(0, 0), (0, w - cw), (h - ch, 0), (h - ch, w - cw), (top, left)]
-    return torch.stack([crop(x, top, left, ch, cw) for top, left in boxes])
-
-
-def ten_crop(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
-    """Top-left, top-right, bottom-left, bottom-right and centre crops of the clip, then the same
-    five of the horizontally flipped clip: (10, ..., ch, cw), torchvision's ten_crop order."""
-    ch, cw = _pair(size)
-    return torch.cat([_five_crop(x, ch, cw), _five_crop(x.flip(-1), ch, cw)])
-
-
-def multi_crop(x: torch.Tensor, size: int | Sequence[int], num_crops: int) -> torch.Tensor:
-    """1, 3 or 10 crops stacked on a new first dimension: (num_crops, ..., ch, cw)."""
-    if num_crops == 1:
-        return center_crop(x, size).unsqueeze(0)
-    if num_crops == 3:
-        return three_crop(x, size)
-    if num_crops == 10:
-        return ten_crop(x, size)
-    raise InputError(f"num_crops must be one of {CROP_COUNTS}, got {num_crops}")
-
-
-def normalize(
-    x: torch.Tensor, mean: Sequence[float], std: Sequence[float], *, inplace: bool = False
+def to_normalized_cthw(
+    x: torch.Tensor, mean: Sequence[float], std: Sequence[float]
 ) -> torch.Tensor:
-    """(x - mean) / std per channel of a (..., C, T, H, W) float tensor, computed as
-    x * (1 / std) + (-mean / std); ``inplace`` saves allocating a second clip-sized tensor."""
+    """(..., T, C, H, W) uint8 -> contiguous (..., C, T, H, W) float32, ``(x / 255 - mean) /
+    std`` per channel, computed as ``x * (1 / (255 std)) - mean / std``: one copy and two
+    in-place passes (float32 rounding apart, the same numbers)."""
     shape = (-1, 1, 1, 1)
     m = torch.as_tensor(mean, dtype=torch.float64).view(shape)
     s = torch.as_tensor(std, dtype=torch.float64).view(shape)
-    scale, shift = (1 / s).to(x), (-m / s).to(x)
-    return (x.mul_(scale) if inplace else x * scale).add_(shift)
+    out = torch.empty(x.transpose(-4, -3).shape, dtype=torch.float32, device=x.device)
+    out.copy_(x.transpose(-4, -3))
+    return out.mul_((1 / (255 * s)).to(out)).add_((-m / s).to(out))
 
 
-def random_short_side_resize(
-    x: torch.Tensor,
-    short_side_range: tuple[int, int],
-    rng: np.random.Generator,
-    *,
-    antialias: bool = True,
-) -> torch.Tensor:
-    """Scale jitter: resize the short side to a random integer in ``short_side_range``
-    (inclusive), one draw for the whole clip."""
-    lo, hi = short_side_range
-    return short_side_resize(x, int(rng.integers(lo, hi + 1)), antialias=antialias)
+def _centre(length: int, size: int, style: CropStyle) -> int:
+    # torchvision's CenterCrop rounds (Python's round: half to even); PySlowFast's uniform_crop
+    # takes the ceiling. On 341 -> 256 they differ by one column.
+    if style == "pyslowfast":
+        return math.ceil((length - size) / 2)
+    return round((length - size) / 2.0)
+
+
+def crop_boxes(
+    height: int, width: int, size: int, num_crops: int, style: CropStyle
+) -> list[Box]:
+    """Where the test crops of a (height, width) frame lie, in each family's order.
+
+    1 crop: the centre (torchvision/TSM ``CenterCrop`` rounding, PySlowFast ceiling).
+    3 crops: PySlowFast ``uniform_crop`` spatial_idx 0, 1, 2 = start, centre, end of the long
+    side (also used for the torchvision presets, which publish one crop); TSM
+    ``GroupFullResSample``: x offsets 0, 4s, 2s (left, right, centre) with s = (W - size) // 4,
+    y offset 2 * ((H - size) // 4).
+    10 crops: TSM ``GroupOverSample``: corners and centre on the same quarter grid
+    (``GroupMultiScaleCrop.fill_fix_offset``), each followed by its mirror; otherwise
+    torchvision's ``ten_crop`` order (the five crops, then the five mirrored).
+    """
+    if num_crops not in CROP_COUNTS:
+        raise InputError(f"num_crops must be one of {CROP_COUNTS}, got {num_crops}")
+    if size > height or size > width:
+        raise InputError(f"crop {size}x{size} does not fit a {height}x{width} frame")
+    top, left = _centre(height, size, style), _centre(width, size, style)
+    if num_crops == 1:
+        return [(top, left, size, size, False)]
+    if style == "tsm":
+        ws, hs = (width - size) // 4, (height - size) // 4
+        if num_crops == 3:
+            return [(2 * hs, x * ws, size, size, False) for x in (0, 4, 2)]
+        grid = [(0, 0), (0, 4), (4, 0), (4, 4), (2, 2)]
+        return [(y * hs, x * ws, size, size, flip) for y, x in grid for flip in (False, True)]
+    if num_crops == 3:
+        if height > width:
+            return [(y, left, size, size, False) for y in (0, top, height - size)]
+        return [(top, x, size, size, False) for x in (0, left, width - size)]
+    corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
+    five = [*corners, (top, left)]
+    return [(y, x, size, size, flip) for flip in (False, True) for y, x in five]
+
+
+def apply_boxes(x: torch.Tensor, boxes: Sequence[Box]) -> torch.Tensor:
+    """Crops of (..., H, W) stacked on a new first dimension: (len(boxes), ..., h, w). A
+    mirrored box is the crop flipped left-right (the official code crops, then mirrors)."""
+    views = []
+    for top, left, h, w, flip in boxes:
+        view = x[..., top : top + h, left : left + w]
+        views.append(view.flip(-1) if flip else view)
+    return torch.stack(views)
 
 
 def random_crop_flip(
     x: torch.Tensor,
-    size: int | Sequence[int],
+    size: int,
     rng: np.random.Generator,
     *,
     flip_p: float = 0.5,
 ) -> torch.Tensor:
-    """A random (..., ch, cw) crop, flipped horizontally with probability ``flip_p``. One draw
-    for the whole clip, so every frame gets the same geometry and the motion stays coherent."""
-    ch, cw = _pair(size)
+    """A random (..., size, size) crop, flipped horizontally with probability ``flip_p``. One
+    draw for the whole clip, so every frame gets the same geometry and the motion stays
+    coherent."""
     h, w = x.shape[-2:]
-    if ch > h or cw > w:
-        raise InputError(f"crop {ch}x{cw} does not fit a {h}x{w} frame")
-    x = crop(x, int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw)
+    if size > h or size > w:
+        raise InputError(f"crop {size}x{size} does not fit a {h}x{w} frame")
+    top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    x = x[..., top : top + size, left : left + size]
     return x.flip(-1) if rng.random() < flip_p else x
