@@ -14,6 +14,7 @@ import re
 import urllib.error
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from pytorchvideo.models import hub
@@ -143,6 +144,12 @@ def test_checkpoint_of_another_format_is_named(tsm_files, tmp_path: Path) -> Non
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a loadable PyTorch checkpoint"):
         build_model("tsm_r50", weights=tmp_path / "junk.pth")
+
+
+def test_numpy_bookkeeping_numbers_load(tmp_path: Path) -> None:
+    # Old training scripts saved accuracies/epochs as numpy scalars next to the weights.
+    path = save({"best_prec1": np.float64(71.2), "epoch": np.int64(50)}, tmp_path / "np.pth")
+    assert ck.read_checkpoint(path) == {"best_prec1": 71.2, "epoch": 50}
 
 
 def test_checkpoints_with_pickled_code_are_refused(tmp_path: Path) -> None:

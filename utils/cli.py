@@ -17,6 +17,7 @@ from utils.bench import cli as bench_cli
 from utils.datasets import cli as datasets_cli
 from utils.deploy_cli import add_deploy
 from utils.errors import InputError
+from utils.finetune import cli as finetune_cli
 
 
 def _labs_run(args: argparse.Namespace) -> int:
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_synth(synth_sub)
     datasets_cli.add_data_commands(data_sub)
     alerts_cli.add_alerts(sub)
+    finetune_cli.add_finetune(sub)
     bench_cli.add_commands(sub)
     _add_labs(sub)
     add_deploy(sub)

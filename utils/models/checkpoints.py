@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from utils.errors import InputError
@@ -36,6 +37,7 @@ def cache_path(spec: ModelSpec) -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks (checkpoints are hundreds of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -79,12 +81,26 @@ def download(spec: ModelSpec, *, progress: bool = True) -> Path:
     return path
 
 
+def _numpy_data_types() -> list[Any]:
+    """numpy scalars and dtypes: plain numbers (best accuracy, epoch) that training scripts of
+    the numpy era stored next to the weights. Data, not code, so ``weights_only`` may accept them
+    (the allow-list PyTorch's own error message suggests)."""
+    try:
+        from numpy._core.multiarray import scalar  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
+    unsafe = ("ObjectDType", "VoidDType", "StringDType")
+    dtypes = [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith("DType")]
+    return [scalar, np.dtype, *(d for d in dtypes if d.__name__ not in unsafe)]
+
+
 def read_checkpoint(path: Path) -> Any:
     """``torch.load`` with ``weights_only=True``: a checkpoint can never run code here."""
     if not path.is_file():
         raise InputError(f"weights={str(path)!r}: no such checkpoint file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_numpy_data_types()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types; all mean a bad file
         raise InputError(f"{path}: not a loadable PyTorch checkpoint ({exc})") from exc
 

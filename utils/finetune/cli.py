@@ -1,0 +1,118 @@
+"""``actionlab finetune`` and ``actionlab score``.
+
+``finetune`` reads a DCSASS folder (or generates the synthetic stand-in), embeds every clip once
+with the frozen backbone (cached in ``--cache``), trains the head and writes the run directory
+``--out`` (see :mod:`utils.finetune.run`). ``score`` reads a run directory and scores clip files
+with its backbone, head and threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from utils.errors import InputError
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from utils.finetune.run import finetune
+
+    metrics = finetune(
+        args.data, out=args.out, backbone=args.backbone, weights=args.weights, split=args.split,
+        category=args.category, epochs=args.epochs, head=args.head, lr=args.lr,
+        batch_size=args.batch_size, patience=args.patience, augment=args.augment,
+        rule=args.rule, target_recall=args.target_recall, seed=args.seed, n_boot=args.n_boot,
+        cache_dir=args.cache, device=args.device, e2e=args.e2e)
+    test, thr = metrics["test"], metrics["threshold"]
+    print(f"threshold {thr['value']:.4f} ({thr['rule']}, chosen on {thr['chosen_on']}); test: "
+          + ", ".join(f"{k} {test[k]:.3f}" for k in ("precision", "recall", "f1", "f2",
+                                                      "roc_auc", "average_precision")))
+    failed = metrics["clips"]["failed"]
+    if failed:
+        print(f"{len(failed)} clips left out:")
+        for name, reason in failed.items():
+            print(f"  {name}: {reason}")
+    print(f"wrote the run to {args.out}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from utils.finetune.recogniser import clip_files, load_run, score_paths
+
+    recogniser = load_run(args.run, device=args.device)
+    scored = score_paths(recogniser, clip_files(args.clips), batch_size=args.batch_size)
+    if args.out:
+        from utils.io import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            scored.table.to_csv(tmp, index=False)
+    if args.json:
+        print(json.dumps({"threshold": recogniser.threshold,
+                          "scores": scored.table.to_dict(orient="records"),
+                          "failed": scored.failed}, indent=2))
+    else:
+        print(scored.table.to_string(index=False) if len(scored.table) else "no clip scored")
+        for path, reason in scored.failed.items():
+            print(f"failed: {path}: {reason}", file=sys.stderr)
+    if scored.table.empty:
+        raise InputError(f"none of the {len(scored.failed)} clips could be decoded")
+    return 0
+
+
+def add_finetune(sub: argparse._SubParsersAction) -> None:
+    """Register ``finetune`` and ``score``."""
+    from utils.finetune.cache import CACHE_DIR
+
+    ft = sub.add_parser(
+        "finetune", help="train a shoplifting head on DCSASS and write a run directory",
+        description="Reads DATA (a DCSASS folder, or 'synthetic' for the generated stand-in) and "
+                    "--split (clip,source_video,label,split; refused when a source video is in "
+                    "two splits; without it a grouped split is made with --seed). Caches the "
+                    "backbone embeddings in --cache, trains the head, chooses the threshold on "
+                    "val and writes to --out: metrics.json, split.csv, scores.csv, "
+                    "head.safetensors, config.json, history.csv, sweep_val.csv, curves.png, "
+                    "training.png.")
+    ft.add_argument("--data", required=True, help="DCSASS folder, or 'synthetic'")
+    ft.add_argument("--split", help="split CSV (default: a grouped split, saved with the run)")
+    ft.add_argument("--backbone", required=True, help="zoo model name (e.g. tsm_r50, tiny3d)")
+    ft.add_argument("--weights", default="default",
+                    help="'default' (official checkpoint), 'none' (random) or a checkpoint path")
+    ft.add_argument("--out", required=True, help="run directory to write (e.g. runs/NAME)")
+    ft.add_argument("--epochs", type=int, default=10, help="maximum epochs (default: 10)")
+    ft.add_argument("--head", default="course", choices=["course", "linear"],
+                    help="course MLP (512-128-1) or linear probe (default: course)")
+    ft.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default: 1e-3)")
+    ft.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
+    ft.add_argument("--patience", type=int, default=5,
+                    help="epochs without a better val AP before stopping (default: 5)")
+    ft.add_argument("--augment", type=int, default=0,
+                    help="extra augmented training views per clip, cached too (default: 0)")
+    ft.add_argument("--rule", default="max_f1", choices=["max_f1", "max_f2", "target_recall"],
+                    help="threshold rule applied to the val scores (default: max_f1)")
+    ft.add_argument("--target-recall", type=float, default=0.8,
+                    help="recall for --rule target_recall (default: 0.8)")
+    ft.add_argument("--category", default="Shoplifting", help="DCSASS category")
+    ft.add_argument("--seed", type=int, default=0, help="seed of split and training")
+    ft.add_argument("--n-boot", type=int, default=1000,
+                    help="bootstrap resamples of source videos (default: 1000)")
+    ft.add_argument("--cache", default=str(CACHE_DIR),
+                    help=f"feature cache folder (default: {CACHE_DIR})")
+    ft.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    ft.add_argument("--e2e", action="store_true",
+                    help="also fine-tune the last backbone stage (GPU + AMP; slow on CPU)")
+    ft.set_defaults(func=_finetune)
+
+    score = sub.add_parser(
+        "score", help="score clips with a fine-tuned run",
+        description="Reads the run directory --run (config.json, head.safetensors, metrics.json) "
+                    "and the clips (files, or folders searched for *.mp4); prints path, score "
+                    "and alert (score >= the run's threshold); --out also writes them as CSV. "
+                    "Unreadable clips are listed on stderr.")
+    score.add_argument("clips", nargs="+", help="clip files or folders")
+    score.add_argument("--run", required=True, help="run directory written by 'finetune'")
+    score.add_argument("--out", help="CSV file to write the scores to")
+    score.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    score.add_argument("--batch-size", type=int, default=8, help="clips per forward (default: 8)")
+    score.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    score.set_defaults(func=_score)
