@@ -139,3 +139,22 @@ def test_export_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["export", "--model", "mc3_18", "--weights", str(tmp_path / "missing.pt"),
                  "--out", str(out)]) == 2
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_predict_backend_onnx_matches_eager(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    from utils.video.io import write_video
+
+    rng = np.random.default_rng(0)
+    clip = write_video(tmp_path / "c.mp4", rng.integers(0, 255, (24, 64, 80, 3), np.uint8), 30)
+    printed = {}
+    for backend in ("eager", "onnx"):
+        torch.manual_seed(0)  # the same random weights for both
+        assert main(["predict", "--model", "tiny3d", "--weights", "none", str(clip),
+                     "--topk", "5", "--device", "cpu", "--backend", backend]) == 0
+        lines = [ln for ln in capsys.readouterr().out.splitlines() if ln[:4].strip(" .").isdigit()]
+        printed[backend] = [(ln.split()[1], float(ln.split()[-1])) for ln in lines]
+    assert len(printed["eager"]) == 5
+    assert [n for n, _ in printed["onnx"]] == [n for n, _ in printed["eager"]]
+    np.testing.assert_allclose([p for _, p in printed["onnx"]],
+                               [p for _, p in printed["eager"]], atol=1e-4)

@@ -132,3 +132,23 @@ def test_demo_cli_on_a_zoo_model(video: Path, tmp_path: Path) -> None:
     assert summary["frames_out"] == probe(out).num_frames == N_FRAMES
     assert summary["inferences"] >= 1
     assert all(p["top1"] in summary["labels"] for p in summary["predictions"])
+
+
+def test_demo_cli_runs_a_finetuned_run(video: Path, tmp_path: Path) -> None:
+    """``--run DIR``: lab 2's recogniser (sigmoid, one label, a threshold) through the demo."""
+    from utils.cli import main
+    from utils.datasets.synth import ClipSize, write_synthetic_dcsass
+    from utils.finetune.run import finetune
+
+    data = write_synthetic_dcsass(tmp_path / "dcsass", videos=6, clips_per_video=6,
+                                  positive_rate=0.3, size=ClipSize(64, 96, frames=32),
+                                  seed=1, progress=False)
+    finetune(data, out=tmp_path / "run", backbone="tiny3d", weights="none", epochs=2,
+             n_boot=20, device="cpu", progress=False)
+    out = tmp_path / "shop.mp4"
+    assert main(["demo", "--run", str(tmp_path / "run"), "--source", str(video),
+                 "--out", str(out)]) == 0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["labels"] == ["shoplifting"]
+    assert summary["frames_out"] == probe(out).num_frames == N_FRAMES
+    assert summary["inferences"] >= 1

@@ -17,10 +17,12 @@ picks frame 30 instead of 31 of 32 (tests/test_export.py::test_slowfast_pathway_
 from __future__ import annotations
 
 import re
+import shutil
 import statistics
 import tempfile
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -206,14 +208,18 @@ def load_backend(model_or_name: Any, backend: str = "eager", *, weights: str | N
             with torch.inference_mode():
                 return compiled(x)
         return run_compiled
+    folder = None
     if onnx_path is None:
-        onnx_path = Path(tempfile.mkdtemp(prefix="actionlab-onnx-")) / "model.onnx"
+        folder = tempfile.mkdtemp(prefix="actionlab-onnx-")
+        onnx_path = Path(folder) / "model.onnx"
     export_onnx(model, onnx_path, example=example, check=False)
     session = ort_session(onnx_path)
     input_name = session.get_inputs()[0].name
 
     def run_onnx(x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(session.run(None, {input_name: x.detach().cpu().numpy()})[0])
+    if folder is not None:  # the temporary export lives as long as the callable
+        weakref.finalize(run_onnx, shutil.rmtree, folder, True)
     return run_onnx
 
 

@@ -15,10 +15,16 @@ WEIGHTS_HELP = ("default = the official checkpoint (downloaded once to the torch
                 "none = random initialisation, every result labelled as such")
 
 
-def _load_model(name: str, weights: str, device: str) -> Any:
-    """The model ``name`` with ``weights`` ("default" | "none" | a checkpoint PATH), eval mode."""
+def _load_model(name: str, weights: str, device: str, backend: str = "eager") -> Any:
+    """The model ``name`` with ``weights`` ("default" | "none" | a checkpoint PATH), eval mode;
+    ``backend`` "onnx" runs it through ONNX Runtime on the CPU (utils.export.load_backend)."""
     from utils.models import build_model
 
+    if backend == "onnx":
+        from utils.export import load_backend
+
+        return load_backend(build_model(name, weights=None if weights == "none" else weights),
+                            "onnx")
     return build_model(name, weights=None if weights == "none" else weights, device=device)
 
 
@@ -50,8 +56,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     views = parse_views(args.views)
     results = run_benchmark(
-        args.models, lambda name: _load_model(name, args.weights, args.device), args.data,
-        args.out, weights=args.weights, views=views, device=args.device,
+        args.models, lambda name: _load_model(name, args.weights, args.device, args.backend),
+        args.data, args.out, weights=args.weights, views=views, device=args.device,
         max_clips=args.max_clips, batch_size=args.batch_size, warmup=args.warmup,
         iters=args.iters, e2e_clips=args.e2e_clips, amp=args.amp, num_workers=args.workers)
     print(f"weights: {results['weights']}; device: {results['device']}; views: {results['views']}")
@@ -71,7 +77,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     views = parse_views(args.views)
     spec = get_weights(args.model)
-    model = _load_model(args.model, args.weights, args.device)
+    model = _load_model(args.model, args.weights, args.device, args.backend)
     top = predict_clip(model, args.clip, spec.preset, spec.categories, topk=args.topk,
                        views=views, device=args.device)
     if args.weights == "none":
@@ -125,6 +131,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="float16 autocast on CUDA (ignored on CPU, reported as off)")
     bench.add_argument("--workers", type=_non_negative, default=0,
                        help="decoding processes for the evaluation (default 0)")
+    bench.add_argument("--backend", choices=["eager", "onnx"], default="eager",
+                       help="eager PyTorch or the model exported to ONNX (opset 17) and run by "
+                       "ONNX Runtime on the CPU (default eager)")
     bench.set_defaults(func=_bench)
 
     predict = sub.add_parser(
@@ -139,6 +148,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--views", default="1x1", metavar="CLIPSxCROPS",
                          help="test views averaged (default 1x1)")
     predict.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
+    predict.add_argument("--backend", choices=["eager", "onnx"], default="eager",
+                         help="eager PyTorch or the model exported to ONNX (opset 17) and run by "
+                         "ONNX Runtime on the CPU (default eager)")
     predict.set_defaults(func=_predict)
 
     models = sub.add_parser("models", help="the model zoo")
