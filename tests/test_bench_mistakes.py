@@ -19,7 +19,7 @@ from utils.bench.mistakes import (
     train_mode,
 )
 from utils.errors import InputError
-from utils.video.io import probe, read_frames
+from utils.video.io import VideoReader
 from utils.video.presets import IMAGENET_MEAN, KINETICS_STD, get_preset
 
 
@@ -41,8 +41,8 @@ def test_bgr_input_equals_decoding_bgr_frames(tmp_path: Path) -> None:
     folder = tiny_kinetics(tmp_path, classes=1, per_class=1)
     path = next(folder.glob("*.mp4"))
     preset = get_preset("tsm_r50")
-    times = preset.times(probe(path).duration)[0]
-    rgb = read_frames(path, times, **preset.decode_size())
+    with VideoReader(path) as video:
+        rgb = np.stack(video.read(preset.indices(video.num_frames, video.info.fps)[0]))
     correct = preset.transform(rgb)
     from_bgr = preset.transform(np.ascontiguousarray(rgb[..., ::-1]))  # what cv2 frames give
     assert not torch.allclose(correct, from_bgr)

@@ -113,13 +113,15 @@ def test_describe_effects_names_the_largest_change() -> None:
 
 def test_slowfast_timeline_has_both_pathways() -> None:
     slowfast = get_preset("slowfast_r50")
-    rows = sampled_frame_times(slowfast, duration=10.0)
+    rows = sampled_frame_times(slowfast, num_frames=300, fps=30.0)
     fast, slow = rows["slowfast_r50 fast"], rows["slowfast_r50 slow"]
     assert len(fast) == 32 and len(slow) == 8
     np.testing.assert_allclose(slow, fast[[0, 4, 8, 13, 17, 22, 26, 31]])
-    np.testing.assert_allclose(np.diff(fast), 2 / 30)  # every 2nd frame at 30 fps
-    tsm = sampled_frame_times(get_preset("tsm_r50"), duration=8.0)["tsm_r50"]
-    np.testing.assert_allclose(tsm, np.arange(8) + 0.5)  # one frame at each segment's centre
+    # PySlowFast's first test clip: 32 indices spread by linspace over the 64-frame window
+    # that starts at frame 0, truncated (decoder.temporal_sampling)
+    np.testing.assert_allclose(fast * 30, np.floor(np.linspace(0, 63, 32, dtype=np.float32)))
+    tsm = sampled_frame_times(get_preset("tsm_r50"), num_frames=240, fps=30.0)["tsm_r50"]
+    np.testing.assert_allclose(tsm * 30, 15 + 30 * np.arange(8))  # int(tick/2 + tick*x)
 
 
 def test_figures_are_drawn(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.course.metadata import check_notebook
+from utils.course.metadata import check_notebook, manual_points
 from utils.labs import discover
 
 NOTEBOOKS = discover()
@@ -68,3 +68,15 @@ def test_lint_finds_each_mistake(tmp_path: Path) -> None:
     assert "cell 5: schema_version 1, expected 3" in text
     assert "cell 5: autograded test cell 'c' is not locked" in text
     assert len(problems) == 7
+
+
+def test_markdown_answers_are_graded_by_hand(tmp_path: Path) -> None:
+    md = nbformat.v4.new_markdown_cell
+    ungraded = [md("An answer.", metadata=_meta(solution=True, grade_id="why"))]
+    _, problems = check_notebook(_notebook(tmp_path, ungraded))
+    assert problems == ["nb.ipynb: cell 0: a markdown answer cell must be graded (manually, with "
+                        "points): nbgrader refuses an ungraded markdown solution cell"]
+    graded = [md("An answer.", metadata=_meta(solution=True, grade=True, points=2,
+                                              grade_id="why"))]
+    assert check_notebook(_notebook(tmp_path, graded))[1] == []
+    assert manual_points(tmp_path / "nb.ipynb") == 2

@@ -81,8 +81,7 @@ def test_model_gets_rgb_through_the_preset(video: Path) -> None:
     assert all(p["top1"] == "red" for p in summary["predictions"])
     # The window is the last `length` frames, 4 of them evenly spaced: the same frames decoded.
     last = summary["predictions"][-1]["frame"]
-    expected = read_frames(video, (last - 7 + live.window_indices(8, 4)) / FPS,
-                           **PRESET.decode_size())
+    expected = read_frames(video, (last - 7 + live.window_indices(8, 4)) / FPS)
     np.testing.assert_allclose(clip[0], PRESET.transform(expected)[0], atol=1e-5)
 
 

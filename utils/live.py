@@ -125,23 +125,9 @@ def window_indices(length: int, num_frames: int) -> np.ndarray:
 
 
 def clip_from_frames(frames: Sequence[np.ndarray], preset: Preset) -> torch.Tensor:
-    """RGB frames (H, W, 3) -> the model input (1, 3, T, crop, crop) through ``preset``: decode-size
-    resize with OpenCV (as :func:`utils.video.presets.load_clip` does), then the preset's own
-    transform."""
-    size = preset.decode_size()
-    resized = []
-    for rgb in frames:
-        h, w = rgb.shape[:2]
-        if "short_side" in size:
-            from utils.video.io import resized_size
-
-            target = resized_size(w, h, int(size["short_side"]))  # type: ignore[call-overload]
-        else:
-            target = (size["size"][1], size["size"][0])  # type: ignore[index]
-        shrink = target[0] * target[1] < w * h
-        resized.append(cv2.resize(rgb, target, interpolation=cv2.INTER_AREA if shrink
-                                  else cv2.INTER_LINEAR))
-    return preset.transform(np.stack(resized))
+    """RGB frames (H, W, 3) -> the model input (1, 3, T, crop, crop): the preset's own resize,
+    crop and normalisation, exactly as :func:`utils.video.presets.load_clip` applies them."""
+    return preset.transform(np.stack(frames))
 
 
 @dataclass

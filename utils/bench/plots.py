@@ -68,10 +68,11 @@ def mistakes_figure(correct_top1: float, effects: Mapping[str, Mapping[str, floa
     return fig
 
 
-def sampled_frame_times(preset: Preset, duration: float) -> dict[str, np.ndarray]:
-    """The times (s) of the frames one test view of ``preset`` uses; with a slow pathway
+def sampled_frame_times(preset: Preset, num_frames: int, fps: float) -> dict[str, np.ndarray]:
+    """The times (s) of the frames one test view of ``preset`` uses in a video of
+    ``num_frames`` frames at ``fps`` (the preset's official index rule); with a slow pathway
     (SlowFast, ``alpha``) also the slow subset the model takes from the fast frames."""
-    times = preset.times(duration)[0]
+    times = preset.indices(num_frames, fps)[0] / fps
     out = {preset.name: times}
     if preset.alpha:
         slow = slow_indices(len(times), preset.alpha).numpy()
@@ -89,7 +90,7 @@ def sampling_figure(path: str | Path, presets: Sequence[Preset], *, thumbs: int 
     info = probe(path)
     rows: dict[str, np.ndarray] = {}
     for preset in presets:
-        rows |= sampled_frame_times(preset, info.duration)
+        rows |= sampled_frame_times(preset, info.num_frames, info.fps)
     fig = plt.figure(figsize=(1.2 * thumbs + 1.5, 1.6 + 1.05 * len(rows)))
     grid = fig.add_gridspec(len(rows) + 1, thumbs, height_ratios=[1.4] + [1] * len(rows))
     timeline = fig.add_subplot(grid[0, :])

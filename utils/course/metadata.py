@@ -72,9 +72,20 @@ def _cell_problems(i: int, cell: Any, meta: dict[str, Any], seen: dict[str, int]
                 text.find(BEGIN_SOLUTION) > text.find(END_SOLUTION)):
             problems.append(f"{where}: a code solution cell needs one {BEGIN_SOLUTION} ... "
                             f"{END_SOLUTION} region")
+    if cell.cell_type == "markdown" and _is_solution(meta) and not meta.get("grade"):
+        problems.append(f"{where}: a markdown answer cell must be graded (manually, with points): "
+                        "nbgrader refuses an ungraded markdown solution cell")
     if _is_test(meta) and cell.cell_type == "code" and not meta.get("locked"):
         problems.append(f"{where}: autograded test cell {meta.get('grade_id')!r} is not locked")
     return problems
+
+
+def manual_points(path: Path) -> float:
+    """Points of the markdown answer cells, which an instructor grades by hand (autograde
+    leaves them at zero)."""
+    nb = nbformat.read(path, as_version=4)
+    return sum(float(_meta(c).get("points") or 0) for c in nb.cells
+               if c.cell_type == "markdown" and _is_solution(_meta(c)) and _meta(c).get("grade"))
 
 
 def check_notebook(path: Path) -> tuple[list[Exercise], list[str]]:

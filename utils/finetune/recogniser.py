@@ -149,22 +149,21 @@ def score_windows(recogniser: FinetunedRecogniser, path: str | Path, *, window: 
     window (start, end, score, alert). The model sees the window as it saw a DCSASS clip."""
     import pandas as pd
 
-    from utils.video.io import probe, read_frames
+    from utils.video.io import VideoReader
 
     if window <= 0 or stride <= 0:
         raise InputError(f"window and stride must be positive, got {window}, {stride}")
-    info = probe(path)
-    starts = np.arange(0.0, max(info.duration - window, 0.0) + 1e-9, stride)
     preset = recogniser.preset
-    size: dict[str, Any] = preset.decode_size()
     rows = []
-    for start in starts:
-        times = start + preset.times(min(window, info.duration))[0]
-        frames = read_frames(path, times.tolist(), **size)
-        clip = preset.transform(frames)
-        score = float(recogniser(clip)[0, 0])
-        rows.append({"start": float(start), "end": float(start + min(window, info.duration)),
-                     "score": score})
+    with VideoReader(path) as video:
+        fps, n = video.info.fps, video.num_frames
+        # A window is sampled as a DCSASS clip of `length` frames: the preset's own test rule.
+        length = min(max(round(window * fps), 1), n)
+        offsets = preset.indices(length, fps)[0]
+        for first in range(0, n - length + 1, max(round(stride * fps), 1)):
+            frames = video.read(first + offsets, preset.resize_frames)
+            score = float(recogniser(preset.views(np.stack(frames)))[0, 0])
+            rows.append({"start": first / fps, "end": (first + length) / fps, "score": score})
     table = pd.DataFrame(rows)
     if recogniser.threshold is not None:
         table["alert"] = table["score"] >= recogniser.threshold

@@ -9,6 +9,9 @@ every rule to an independent re-implementation on n = 75, 128, 256, 300, 320.
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -184,13 +187,26 @@ def torchvision_train_indices(
 def slow_indices(num_frames: int, alpha: int) -> torch.Tensor:
     """Fast-pathway frames kept by the slow pathway: ``torch.linspace(0, T-1, T // alpha)``
     truncated, in float32 exactly as pytorchvideo's PackPathway (32 frames, alpha 4 ->
-    0, 4, 8, 13, 17, 22, 26, 31; float32 matters: for T=95 it gives 46 where float64 gives 47)."""
+    0, 4, 8, 13, 17, 22, 26, 31; float32 matters: for T=95 it gives 46 where float64 gives 47).
+
+    The indices are a constant of (T, alpha), so a traced or exported model holds them as
+    numbers: tracing the linspace itself exports ONNX ``Range`` arithmetic, which picks frame
+    30 instead of 31 for T=32."""
+    import torch
+
+    return torch.tensor(_slow_index_list(int(num_frames), int(alpha)))
+
+
+@functools.cache
+def _slow_index_list(num_frames: int, alpha: int) -> tuple[int, ...]:
     import torch
 
     _check_positive(num_frames=num_frames, alpha=alpha)
     if num_frames < alpha:
         raise InputError(f"SlowFast needs at least alpha={alpha} frames, got {num_frames}")
-    return torch.linspace(0, num_frames - 1, num_frames // alpha).long()
+    with warnings.catch_warnings():  # under tracing: the list is meant to become a constant
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        return tuple(torch.linspace(0, num_frames - 1, num_frames // alpha).long().tolist())
 
 
 def pack_slowfast(clip: torch.Tensor, alpha: int = 4) -> list[torch.Tensor]:
