@@ -29,3 +29,16 @@ def test_gflops_within_10_percent_of_published(name: str, measured: dict[str, fl
     assert measured[name] == pytest.approx(PUBLISHED[name], rel=0.10)
     # and of the figure the zoo's spec publishes for the same checkpoint
     assert measured[name] == pytest.approx(get_weights(name).gflops, rel=0.10)
+
+
+def test_s3d_spec_counts_the_presets_128_frames() -> None:
+    """torchvision's ``_ops`` for s3d is a 16-frame count; the spec gives the preset's view."""
+    from dataclasses import replace
+
+    from torchvision.models.video import S3D_Weights
+
+    model, preset = build_model("s3d", weights=None), get_weights("s3d").preset
+    assert gflops_per_view(model, preset) == pytest.approx(get_weights("s3d").gflops, rel=0.01)
+    sixteen = replace(preset, num_frames=16)
+    assert gflops_per_view(model, sixteen) == pytest.approx(
+        S3D_Weights.KINETICS400_V1.meta["_ops"], rel=0.01)

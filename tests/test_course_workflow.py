@@ -1,20 +1,23 @@
 """The instructor workflow on every lab notebook of the repository, through nbgrader itself.
 
 One release of every notebook (``generate_assignment``); then two submissions per notebook are
-autograded in one ``grade`` call: the instructor version (what a perfect student hands in) and the
-unsolved student version, both with the notebook's smoke parameters injected (papermill) so that
-nbgrader's own execution stays short. Cost: each notebook is executed twice by nbgrader (once
-solved, once unsolved), on synthetic data with its test sizes.
+autograded: the instructor version (what a perfect student hands in), executed once for the
+whole suite (``tests/conftest.py``) and graded as submitted, and the unsolved student version
+with the notebook's smoke parameters injected (papermill), executed by nbgrader. Cost: one extra
+execution per notebook, on synthetic data with its test sizes.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
+from conftest import Executed
 
 from utils.course.metadata import (
     BEGIN_HIDDEN,
@@ -70,16 +73,28 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> Release:
 
 
 @pytest.fixture(scope="module")
-def graded(released: Release, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    subs = tmp_path_factory.mktemp("submissions")
+def graded(released: Release, tmp_path_factory: pytest.TempPathFactory,
+           executed_notebook: Callable[[Path], Executed]) -> pd.DataFrame:
+    """The solved submissions are the suite's own executed runs of the instructor versions,
+    graded as submitted (``execute=False``: nbgrader restores the test cells and reads the
+    outputs); the unsolved student versions are executed by nbgrader itself."""
+    solved = tmp_path_factory.mktemp("solved")
+    for nb in NOTEBOOKS:
+        target = solved / "solved" / nb.parent.name / nb.name
+        target.parent.mkdir(parents=True)
+        shutil.copy(executed_notebook(nb).notebook, target)
+    unsolved = tmp_path_factory.mktemp("unsolved")
     outputs = tmp_path_factory.mktemp("outputs")
-    for student, versions in (("solved", released.instructor), ("unsolved", released.student)):
-        for nb in versions:
-            _submission(nb, subs / student / nb.parent.name / nb.name,
-                        outputs / student / nb.parent.name / nb.stem)
-    frame = grade(subs, released.out / "grades.csv", release_dir=released.out, timeout=600)
-    assert pd.read_csv(released.out / "grades.csv").shape[0] == len(frame)
-    return frame
+    for nb in released.student:
+        _submission(nb, unsolved / "unsolved" / nb.parent.name / nb.name,
+                    outputs / nb.parent.name / nb.stem)
+    frames = [grade(solved, released.out / "grades_solved.csv", release_dir=released.out,
+                    execute=False),
+              grade(unsolved, released.out / "grades_unsolved.csv", release_dir=released.out,
+                    timeout=600)]
+    for frame, name in zip(frames, ("grades_solved.csv", "grades_unsolved.csv"), strict=True):
+        assert pd.read_csv(released.out / name).shape[0] == len(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def test_release_layout(released: Release) -> None:

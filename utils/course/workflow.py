@@ -67,15 +67,23 @@ def config_text(course: Path, timeout: int) -> str:
             f"c.Execute.timeout = {int(timeout)}\n")
 
 
-def _api(course: Path, timeout: int) -> Any:
+def _api(course: Path, timeout: int, *, execute: bool = True) -> Any:
     from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import ClearOutput, Execute
     from traitlets.config import Config
 
     config = Config()
     config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.root = str(course)
     config.Execute.timeout = int(timeout)
+    if not execute:  # grade the outputs as submitted: keep them, do not run the notebook again
+        defaults = Autograde.class_traits()
+        config.Autograde.sanitize_preprocessors = [
+            p for p in defaults["sanitize_preprocessors"].default() if p is not ClearOutput]
+        config.Autograde.autograde_preprocessors = [
+            p for p in defaults["autograde_preprocessors"].default() if p is not Execute]
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
@@ -188,9 +196,14 @@ def _scores(course: Path, student: str, lab: str) -> list[dict[str, Any]]:
 
 
 def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
-          timeout: int = 1800) -> pd.DataFrame:
+          timeout: int = 1800, execute: bool = True) -> pd.DataFrame:
     """Autograde every submission and write one row per student and notebook: status, total
     score, maximum, and the points of each grade cell (columns named by grade_id).
+
+    ``execute=False`` grades the outputs a notebook was submitted with instead of running it
+    again (the test cells are still restored from the release): only for notebooks executed by
+    a runner you trust, such as ``actionlab labs run`` or the test suite, since a student could
+    edit outputs.
 
     ``release_dir`` is the folder written by :func:`release`; without it the repository's
     notebooks are released again into a temporary folder (they must be the versions handed out).
@@ -204,7 +217,7 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
                 raise InputError(f"--release {release_dir}: no course/gradebook.db; pass the "
                                  "folder written by `actionlab course release`")
         found = submissions(Path(submitted), course)
-        api = _api(course, timeout)
+        api = _api(course, timeout, execute=execute)
         rows = []
         for (student, lab), notebooks in sorted(found.items()):
             target = course / "submitted" / student / lab

@@ -1,0 +1,38 @@
+"""Shared fixtures. Executing a lab notebook is the most expensive thing the suite does, so each
+notebook is executed once per session (synthetic data, its small test parameters) and every test
+that needs the executed notebook reads that one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from utils.labs import run_notebook, smoke_parameters
+
+
+@dataclass(frozen=True)
+class Executed:
+    notebook: Path  # the executed copy (outputs included)
+    out_dir: Path  # its OUTPUT_DIR
+
+
+@pytest.fixture(scope="session")
+def executed_notebook(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Executed]:
+    """``executed_notebook(path)`` runs the lab notebook at ``path`` the first time it is asked
+    for and returns the same run afterwards; a failing cell raises in the test that asked."""
+    runs: dict[Path, Executed] = {}
+
+    def run(notebook: Path) -> Executed:
+        if notebook not in runs:
+            folder = tmp_path_factory.mktemp(f"{notebook.parent.name}-{notebook.stem}")
+            out_dir = folder / "out"
+            params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir),
+                      **smoke_parameters(notebook)}
+            result = run_notebook(notebook, folder / notebook.name, params)
+            runs[notebook] = Executed(result.output, out_dir)
+        return runs[notebook]
+
+    return run
