@@ -28,7 +28,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from utils.live import run_demo
+    from utils.demo import run_demo
 
     labels = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
     summary = run_demo(args.source, model=args.model, weights=weights_arg(args.weights),
