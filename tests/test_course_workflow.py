@@ -81,7 +81,7 @@ def graded(released: Release, tmp_path_factory: pytest.TempPathFactory,
     solved = tmp_path_factory.mktemp("solved")
     for nb in NOTEBOOKS:
         target = solved / "solved" / nb.parent.name / nb.name
-        target.parent.mkdir(parents=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(executed_notebook(nb).notebook, target)
     unsolved = tmp_path_factory.mktemp("unsolved")
     outputs = tmp_path_factory.mktemp("outputs")
