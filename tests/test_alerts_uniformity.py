@@ -194,7 +194,7 @@ def test_plots_and_bad_input() -> None:
     plot_fp_at_recall(table, 0.8)
     with pytest.raises(InputError, match="metric"):
         plot_forest(table, "f1")
-    with pytest.raises(InputError, match="lacks column"):
+    with pytest.raises(InputError, match=r"missing column\(s\)"):
         camera_table(pd.DataFrame({"store": ["a"]}))
 
 

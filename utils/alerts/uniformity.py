@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from utils.alerts.curves import REQUIRED_COLUMNS, CameraCurve, camera_curves
+from utils.columns import require_columns
 from utils.errors import InputError
 from utils.metrics import bootstrap_ci, threshold_sweep
 
@@ -41,10 +42,8 @@ MIN_THEFTS_FOR_CI = 30
 
 
 def _check(clean: pd.DataFrame) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in clean.columns]
-    if missing:
-        raise InputError(f"the alerts frame lacks column(s) {missing}; pass the clean frame of "
-                         "utils.alerts.validate.load_alerts")
+    require_columns(clean.columns, REQUIRED_COLUMNS,
+                    "the alerts frame (pass the clean frame of utils.alerts.validate.load_alerts)")
     if clean.empty:
         raise InputError("the alerts frame is empty: no camera to analyse")
 

@@ -8,7 +8,6 @@ sample folder (clips named ``{label}-{youtube_id}-{start}-{end}.mp4``); which on
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,11 @@ from utils.errors import InputError
 CATEGORY_HELP = "DCSASS category (default: Shoplifting; ignored for a Kinetics sample)"
 
 
-def open_dataset(root: str | Path, category: str, *, progress: bool = True) -> Any:
+def open_dataset(root: str | Path, category: str, *, progress: bool = True,
+                 decode: bool = False) -> Any:
     """The loader report of ``root``: a DcsassReport when it holds a DCSASS copy, else a
-    KineticsReport when it holds .mp4 clips; InputError when it is neither."""
+    KineticsReport when it holds .mp4 clips; InputError when it is neither. ``decode``: decode
+    every clip to its end (``data check``) rather than read its header."""
     from utils.datasets.dcsass import find_root, load_dcsass
     from utils.datasets.kinetics import load_kinetics_sample
 
@@ -28,11 +29,11 @@ def open_dataset(root: str | Path, category: str, *, progress: bool = True) -> A
     try:
         find_root(root)
     except InputError as not_dcsass:
-        if root.is_dir() and any(p.is_file() for p in root.glob("*.mp4")):
-            return load_kinetics_sample(root, progress=progress)
+        if root.is_dir() and any(p.is_file() or p.is_symlink() for p in root.glob("*.mp4")):
+            return load_kinetics_sample(root, progress=progress, decode=decode)
         raise InputError(f"{root}: neither a DCSASS copy nor a folder of Kinetics clips "
                          f"({not_dcsass})") from None
-    return load_dcsass(root, category, progress=progress)
+    return load_dcsass(root, category, progress=progress, decode=decode)
 
 
 def _rows(report: Any) -> tuple[list[str], list[str], list[int]]:
@@ -70,8 +71,10 @@ def _synth_dcsass(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    report = open_dataset(args.root, args.category)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    from utils.io import json_text
+
+    report = open_dataset(args.root, args.category, decode=True)
+    print(json_text(report.to_dict()) if args.json else report.to_text())
     if not _rows(report)[0]:
         print(f"actionlab: error: {args.root}: no readable labelled clip", file=sys.stderr)
         return 2
