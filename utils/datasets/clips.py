@@ -19,18 +19,16 @@ def decode_all(path: str | Path) -> int:
     :class:`VideoDecodeError` when fewer frames decode than the index lists.
     """
     info = probe(path)
-    decoded = 0
+    decoded, error = 0, ""
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            stream = container.streams.video[0]
-            for _ in container.decode(stream):
+            for _ in container.decode(container.streams.video[0]):
                 decoded += 1
     except av.FFmpegError as exc:
-        raise VideoDecodeError(path, f"decoding failed after {decoded} frames "
-                                     f"({exc.strerror or exc})") from exc
-    if decoded < info.num_frames:
-        raise VideoDecodeError(path, f"truncated: {decoded} of the {info.num_frames} frames its "
-                                     "index lists decode")
+        error = f" ({exc.strerror or exc})"
+    if decoded < info.num_frames or error:
+        raise VideoDecodeError(path, f"truncated or corrupt: {decoded} of the "
+                                     f"{info.num_frames} frames its index lists decode{error}")
     return decoded
 
 
