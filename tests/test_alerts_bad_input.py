@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from utils.alerts import jobs
-from utils.alerts.jobs import curve_stem
+from utils.alerts import files
+from utils.alerts.files import curve_stem
 from utils.alerts.sources import display_source, read_alerts
 from utils.alerts.synth import write_synthetic_alerts
 from utils.alerts.validate import load_alerts
@@ -239,15 +239,15 @@ def test_cameras_whose_names_clean_alike_get_distinct_files(tmp_path: Path) -> N
         assert main(["alerts", "curve", "--source", source, "--store", store, "--camera", "3",
                      "--out", str(tmp_path / "curves")]) == 0
     assert len(list((tmp_path / "curves").glob("*.json"))) == 3
-    curves = jobs.read_curve_folder(tmp_path / "curves")
+    curves = files.read_curve_folder(tmp_path / "curves")
     assert sorted(c.store for c in curves) == sorted(stores)
 
 
 def test_a_name_collision_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs, "curve_stem", lambda store, camera: "same")
+    monkeypatch.setattr(files, "curve_stem", lambda store, camera: "same")
     with pytest.raises(InputError, match=r"would both be written to same\.\*"):
-        jobs.check_stems([("a", "1"), ("b", "1")])
-    jobs.check_stems([("a", "1"), ("a", "1")])  # the same camera twice is not a collision
+        files.check_stems([("a", "1"), ("b", "1")])
+    files.check_stems([("a", "1"), ("a", "1")])  # the same camera twice is not a collision
 
 
 def _subset(sources: dict[str, str], folder: Path, n: int) -> str:

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from utils.alerts.cli import METHOD_CHOICES
 from utils.alerts.curves import camera_curves
-from utils.alerts.jobs import curve_stem, run_actionlab
+from utils.alerts.files import curve_stem
+from utils.alerts.jobs import run_actionlab
 from utils.alerts.planning import METHODS, plan_thresholds
 from utils.alerts.schema import parse_video_names
 from utils.alerts.sources import read_alerts

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from utils.alerts.curves import CameraCurve
-from utils.alerts.jobs import curve_stem
+from utils.alerts.files import curve_stem
 from utils.alerts.planning import plan_thresholds
 from utils.alerts.report import write_report
 from utils.alerts.schema import THEFT_LABELS

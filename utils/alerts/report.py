@@ -63,7 +63,7 @@ def write_camera_files(curve: CameraCurve, out_dir: str | Path,
     """One camera's #FP = f(recall) image and curve JSON (plus ``extra`` keys, which
     ``CameraCurve.from_dict`` ignores), named so ``alerts plan --curves`` reads the folder.
     Returns the image path."""
-    from utils.alerts.jobs import check_owner, curve_stem
+    from utils.alerts.files import check_owner, curve_stem
     from utils.alerts.plots import plot_camera_curve
 
     stem = Path(out_dir) / curve_stem(curve.store, curve.camera)
@@ -76,7 +76,7 @@ def write_camera_files(curve: CameraCurve, out_dir: str | Path,
 def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
                         progress: bool = True) -> list[Path]:
     """Q1 files for every camera (see :func:`write_camera_files`). Returns the images."""
-    from utils.alerts.jobs import check_stems
+    from utils.alerts.files import check_stems
     from utils.alerts.progress import progress_bar
 
     check_stems(curve.key for curve in curves)
