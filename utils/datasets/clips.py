@@ -14,21 +14,24 @@ from utils.video.io import VideoDecodeError, probe
 def decode_all(path: str | Path) -> int:
     """Decode every frame of ``path`` and return how many there are.
 
-    A truncated MP4 whose index (``moov``) is at the start probes fine, since the index still
+    A truncated MP4 whose index (``moov``) is at the start still probes fine: the index
     promises every frame; only decoding to the end shows that the frames are not there. Raises
-    :class:`VideoDecodeError` when fewer frames decode than the index lists.
+    :class:`VideoDecodeError` when decoding fails or fewer frames decode than the index lists
+    (the container's own count, ``stream.frames``, independent of how ``probe`` counts).
     """
-    info = probe(path)
-    decoded, error = 0, ""
+    probe(path)  # missing, empty or not a video: its own message
+    decoded, listed, error = 0, 0, ""
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            for _ in container.decode(container.streams.video[0]):
+            stream = container.streams.video[0]
+            listed = stream.frames
+            for _ in container.decode(stream):
                 decoded += 1
     except av.FFmpegError as exc:
         error = f" ({exc.strerror or exc})"
-    if decoded < info.num_frames or error:
+    if error or decoded == 0 or decoded < listed:
         raise VideoDecodeError(path, f"truncated or corrupt: {decoded} of the "
-                                     f"{info.num_frames} frames its index lists decode{error}")
+                                     f"{listed or '?'} frames its index lists decode{error}")
     return decoded
 
 
