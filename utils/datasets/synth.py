@@ -212,11 +212,13 @@ def _scene(size: ClipSize, rng: np.random.Generator) -> _Scene:
     for x in range(item_w, w - item_w, 3 * item_w):  # the products already on the shelf
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         cv2.rectangle(background, (x, shelf_y - item_w), (x + item_w, shelf_y - 1), colour, -1)
+    item = rng.integers(0, 256, 3)
+    person = rng.integers(20, 90, 3)
     return _Scene(
         background,
         shelf_y,
-        item_colour=tuple(int(c) for c in rng.integers(0, 256, 3)),
-        person_colour=tuple(int(c) for c in rng.integers(20, 90, 3)),
+        item_colour=(int(item[0]), int(item[1]), int(item[2])),
+        person_colour=(int(person[0]), int(person[1]), int(person[2])),
     )
 
 
