@@ -12,6 +12,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from utils.alerts.conclusion import conclusion
+from utils.alerts.plots import plot_forest, plot_fp_at_recall, plot_rate_vs_auc
 from utils.alerts.uniformity import (
     MIN_THEFTS_FOR_CI,
     _camera_aucs,
@@ -19,14 +21,10 @@ from utils.alerts.uniformity import (
     _delong_variance,
     calibration_test,
     camera_table,
-    conclusion,
     global_threshold_cost,
     heterogeneity,
     interval_coverage,
     null_simulation,
-    plot_forest,
-    plot_fp_at_recall,
-    plot_rate_vs_auc,
     shuffle_cameras,
 )
 from utils.errors import InputError

@@ -114,19 +114,22 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
 def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
                   targets: Sequence[float], n_boot: int, n_perm: int, min_thefts: int | None,
                   recalls: Sequence[float] | None, progress: bool) -> dict[str, Any]:
+    from utils.alerts.conclusion import conclusion
     from utils.alerts.curves import camera_curves
     from utils.alerts.planning import exact_frontier, plan_thresholds
-    from utils.alerts.plots import plot_curve_grid, plot_frontiers
+    from utils.alerts.plots import (
+        plot_curve_grid,
+        plot_forest,
+        plot_fp_at_recall,
+        plot_frontiers,
+        plot_rate_vs_auc,
+    )
     from utils.alerts.uniformity import (
         MIN_THEFTS_FOR_CI,
         RECALL_TARGETS,
         camera_table,
-        conclusion,
         global_threshold_cost,
         heterogeneity,
-        plot_forest,
-        plot_fp_at_recall,
-        plot_rate_vs_auc,
         recall_column,
     )
     from utils.alerts.validate import load_alerts
