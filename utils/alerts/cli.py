@@ -94,8 +94,9 @@ def add_synth(synth_sub: argparse._SubParsersAction) -> None:
     """Register ``data synth alerts``."""
     parser = synth_sub.add_parser(
         "alerts", help="write a synthetic production-alerts file in the real format",
-        description="Write a `;`-separated alerts CSV with the known copy's shape "
-                    "(scaled down for fewer rows). Same seed and size: identical bytes.")
+        description="Write alerts with the known copy's shape (scaled down for fewer rows): a "
+                    "`;`-separated CSV in the export's layout, or Parquet for .parquet. Same "
+                    "seed and size: identical bytes.")
     parser.add_argument("--out", required=True,
                         help="file to write: .csv or .csv.gz (the real layout) or .parquet")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -152,7 +153,11 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     plan.set_defaults(func=_plan)
 
     report = commands.add_parser(
-        "report", help="every figure and table of lab 3 (Q1-Q3) into a folder")
+        "report", help="every figure and table of lab 3 (Q1-Q3) into a folder",
+        description="Reads SRC and writes validation, per-camera curves, uniformity tables and "
+                    "figures, plans and report.json into --out. The run is written to a fresh "
+                    "folder that replaces --out only when complete; an existing --out must be "
+                    "empty or an earlier report (it holds report.json).")
     _add_source(report)
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--seed", type=int, default=0,
