@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make labs   runs every lab notebook in order on the default data, into outputs/
-#   make test   runs ruff and the whole test suite (notebooks included, with small parameters)
+#   make test   runs ruff, mypy (configured in pyproject.toml) and the whole test suite
+#               (notebooks included, with small parameters)
 PYTHON ?= python3
 VENV ?= .venv
 # The torch build to install first; the ranges in requirements.txt then keep it.
@@ -24,6 +25,7 @@ labs: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -18,8 +18,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from utils.alerts.cli import METHOD_CHOICES, curve_stem, run_actionlab
+from utils.alerts.cli import METHOD_CHOICES
 from utils.alerts.curves import camera_curves
+from utils.alerts.files import curve_stem
+from utils.alerts.jobs import run_actionlab
 from utils.alerts.planning import METHODS, plan_thresholds
 from utils.alerts.schema import parse_video_names
 from utils.alerts.sources import read_alerts
@@ -129,40 +131,7 @@ def test_plan_from_a_source(kind: str, sources: dict[str, str], clean: pd.DataFr
     assert all(np.isfinite(c["threshold"]) for c in plan["cameras"])
 
 
-def _curves_dir_with(tmp_path: Path, content: str) -> str:
-    folder = tmp_path / "curves"
-    folder.mkdir()
-    (folder / "plan.json").write_text(content)
-    return str(folder)
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    (lambda s, d: ["alerts", "curve", "--source", s["csv"], "--store", "00417", "--camera",
-                   "999", "--out", str(d)], "no usable row for store '00417' camera '999'"),
-    (lambda s, d: ["alerts", "validate", "--source", str(d / "none.csv")], "no such file"),
-    (lambda s, d: ["alerts", "validate", "--source", s["sqlite"]], "no table 'alerts'"),
-    (lambda s, d: ["alerts", "plan", "--source", s["csv"], "--target-fp-reduction", "0"],
-     "must be in (0, 1], got 0.0"),
-    (lambda s, d: ["alerts", "plan", "--source", s["csv"], "--target-fp-reduction", "1.5"],
-     "must be in (0, 1], got 1.5"),
-    (lambda s, d: ["alerts", "plan", "--curves", str(d), "--target-fp-reduction", "0.5"],
-     "no camera summary"),
-    (lambda s, d: ["alerts", "plan", "--curves", _curves_dir_with(d, '{"method": "exact"}'),
-                   "--target-fp-reduction", "0.5"], "not a camera curve summary"),
-    (lambda s, d: ["alerts", "report", "--source", str(_headerless(d)), "--out", str(d)],
-     "missing column(s)"),
-])
-def test_bad_input_exits_2_with_one_line(args, message: str, sources: dict[str, str],
-                                         tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(args(sources, tmp_path)) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("actionlab: error: ") and message in err
-
-
-def _headerless(folder: Path) -> Path:
-    (folder / "bad.csv").write_text("a;b\n1;2\n")
-    return folder / "bad.csv"
+# Bad input of every alerts command: the tables of tests/test_alerts_bad_input.py.
 
 
 def test_as_a_separate_process(sources: dict[str, str], tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def test_bad_input_is_named() -> None:
         camera_curve([0.1, np.nan], [0, 1], store="s", camera="c")
     with pytest.raises(InputError, match="equal length"):
         camera_curve([0.1, 0.2], [0], store="s", camera="c")
-    with pytest.raises(InputError, match="lacks columns"):
+    with pytest.raises(InputError, match=r"missing column\(s\) camera, is_theft"):
         camera_curves(pd.DataFrame({"store": ["a"], "probability": [0.1]}))
     with pytest.raises(InputError, match="strictly increasing"):
         grouped_cuts([0], [0.1], [True], 1, [0.5, 0.2])

@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import pandas as pd
 import pytest
 
-from utils.alerts.cli import curve_stem
 from utils.alerts.curves import CameraCurve
+from utils.alerts.files import curve_stem
 from utils.alerts.planning import plan_thresholds
 from utils.alerts.report import write_report
 from utils.alerts.schema import THEFT_LABELS

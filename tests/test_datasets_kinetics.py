@@ -141,7 +141,7 @@ def test_annotation_join(sample_folder: Path) -> None:
 
 def test_annotation_csv_without_the_columns(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("name,id\nx,y\n")
-    with pytest.raises(InputError, match="missing columns"):
+    with pytest.raises(InputError, match=r"missing column\(s\)"):
         load_kinetics_sample(tmp_path, tmp_path / "bad.csv", progress=False)
 
 

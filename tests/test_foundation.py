@@ -64,6 +64,9 @@ def _notebook(tmp_path: Path) -> Path:
         "pathlib.Path(OUTPUT_DIR, 'r.json').write_text(json.dumps({'size': SIZE, 'data': DATA}))"
     )]
     nb.metadata["actionlab"] = {"test_parameters": {"SIZE": 3}}
+    # As in every lab notebook: papermill reads the kernel name to inspect parameters.
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     path = tmp_path / "lab.ipynb"
     nbformat.write(nb, path)
     return path

@@ -1,11 +1,13 @@
 """Small file helpers: every write is atomic (temporary file, then rename), so an interrupted run
-never leaves a half-written result that a later step would read as complete."""
+never leaves a half-written result that a later step would read as complete, and a write never
+follows a symlink or replaces a FIFO, a device or a folder that is not ours."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,17 +16,68 @@ from typing import Any
 
 import numpy as np
 
+from utils.errors import InputError
+
+
+def current_umask() -> int:
+    """The process umask (reading it needs setting it: set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_target(path: str | Path) -> Path:
+    """``path`` when it is absent or a regular file; :class:`InputError` for a symlink (its target
+    would be overwritten), a folder, a FIFO, a device or a socket."""
+    path = Path(path)
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return path
+    except NotADirectoryError:
+        blocking = next(p for p in path.parents if p.exists() and not p.is_dir())
+        raise InputError(f"{blocking}: exists and is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from exc
+    kinds = ((stat.S_ISLNK, "a symlink"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+    for test, kind in kinds:
+        if test(mode):
+            raise InputError(f"{path}: is {kind}, not a regular file; refusing to replace it")
+    return path
+
+
+def make_folder(path: str | Path) -> Path:
+    """``mkdir -p path`` with a one-line :class:`InputError` (a file in the way, no permission)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{path}: exists and is not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create folder ({exc.strerror})") from exc
+    return path
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; renamed onto ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    """Yield a temporary path beside ``path``; renamed onto ``path`` only on success.
+
+    The file gets the mode any tool would give it (``0o666 & ~umask``; ``mkstemp`` alone makes
+    0600). A non-regular ``path`` is refused before anything is written.
+    """
+    path = check_target(path)
+    make_folder(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~current_umask())
+        check_target(path)  # still regular: nothing swapped in meanwhile
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -47,11 +100,16 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def json_text(obj: Any) -> str:
+    """Strict JSON (no ``NaN``/``Infinity``, which most parsers reject), indented."""
+    return json.dumps(to_jsonable(obj), indent=2, allow_nan=False)
+
+
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write ``obj`` as indented JSON (numpy values converted, NaN/inf as null)."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
+        tmp.write_text(json_text(obj) + "\n")
     return path
 
 
@@ -61,3 +119,40 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     return path
+
+
+@contextmanager
+def staged_folder(path: str | Path, *, owned_marker: str) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside ``path``; on success it replaces ``path`` whole.
+
+    So a folder never mixes runs: a failed run leaves the previous one untouched (its files
+    removed with the temporary folder) and files of an earlier run do not survive a new one.
+    An existing ``path`` is replaced only when it is empty or holds ``owned_marker`` (a file
+    only this writer makes); anything else is refused, not overwritten. The swap is two
+    renames on one file system: at no moment does ``path`` hold a partial run.
+    """
+    import shutil
+
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise InputError(f"{path}: exists and is not a folder; refusing to replace it")
+    if path.is_dir() and any(path.iterdir()) and not (path / owned_marker).is_file():
+        raise InputError(f"{path}: folder is not empty and holds no {owned_marker}; refusing to "
+                         "replace files that are not from an earlier run (choose another --out)")
+    make_folder(path.parent)
+    try:
+        fresh = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new."))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from exc
+    old: Path | None = None
+    try:
+        yield fresh
+        os.chmod(fresh, 0o777 & ~current_umask())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+            os.replace(path, old / path.name)
+        os.replace(fresh, path)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -32,19 +32,21 @@ def discover(root: Path = REPO_ROOT) -> list[Path]:
 
 
 def declared_parameters(notebook: Path) -> dict[str, Any]:
-    """The names and default values assigned in the cell tagged ``parameters``."""
+    """The names and default values assigned in the cell tagged ``parameters``, as papermill
+    reads them (``papermill.inspect_notebook``); a default that is not a literal is None."""
+    import papermill
+
     nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            values: dict[str, Any] = {}
-            for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                    try:
-                        values[node.targets[0].id] = ast.literal_eval(node.value)
-                    except ValueError:
-                        values[node.targets[0].id] = None
-            return values
-    raise ValueError(f"{notebook} has no code cell tagged 'parameters'")
+    if not any(cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", [])
+               for cell in nb.cells):
+        raise ValueError(f"{notebook} has no code cell tagged 'parameters'")
+    values: dict[str, Any] = {}
+    for name, spec in papermill.inspect_notebook(str(notebook)).items():
+        try:
+            values[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError):
+            values[name] = None
+    return values
 
 
 def smoke_parameters(notebook: Path) -> dict[str, Any]:

@@ -406,7 +406,7 @@ class ColabCamera:
         from utils.stream import SourceInfo
 
         try:
-            from google.colab import output  # type: ignore[import-not-found]
+            from google.colab import output
             from IPython.display import Javascript, display
         except ImportError:
             raise InputError("the browser camera needs Google Colab; use a video file as the "

@@ -1,4 +1,9 @@
-"""Binary-classification metrics for scores and labels (numpy only, scikit-learn conventions).
+"""Binary-classification metrics for scores and labels, on scikit-learn.
+
+The point values (ROC-AUC, average precision, confusion counts) are scikit-learn's; what is
+kept here is what it does not offer: ratios from counts over arrays (every threshold of a sweep
+at once), explicit NaN for undefined ranking metrics, and a stratified bootstrap of ROC-AUC and
+AP computed for all resamples at once (checked against ``scipy.stats.bootstrap`` in the tests).
 
 Every function takes ``y_true`` (0/1 or bool) and, where relevant, ``y_score`` (higher = more
 positive); a sample is predicted positive when ``score >= threshold``. Undefined values are made
@@ -87,10 +92,11 @@ class Confusion:
 
 def confusion_at(y_true: Any, y_score: Any, threshold: float) -> Confusion:
     """Confusion counts when every sample with ``score >= threshold`` is called positive."""
+    from sklearn.metrics import confusion_matrix
+
     y, s = _labels_scores(y_true, y_score)
-    pred = s >= threshold
-    return Confusion(tp=int((pred & y).sum()), fp=int((pred & ~y).sum()),
-                     fn=int((~pred & y).sum()), tn=int((~pred & ~y).sum()))
+    tn, fp, fn, tp = confusion_matrix(y, s >= threshold, labels=[False, True]).ravel()
+    return Confusion(tp=int(tp), fp=int(fp), fn=int(fn), tn=int(tn))
 
 
 def _ratio(num: Any, den: Any, zero_division: float) -> np.ndarray:
@@ -230,12 +236,13 @@ def roc_auc(y_true: Any, y_score: Any) -> float:
 
     NaN (with a warning naming the reason) when either class is absent.
     """
+    from sklearn.metrics import roc_auc_score
+
     y, s = _labels_scores(y_true, y_score)
     reason = undefined_reason(y)
     if reason:
         return _undefined("ROC-AUC", reason)
-    pos, neg = _grouped_weights(y, s, np.ones((1, y.size)))
-    return float(_auc_from_groups(pos, neg)[0])
+    return float(roc_auc_score(y, s))
 
 
 def average_precision(y_true: Any, y_score: Any) -> float:
@@ -243,11 +250,12 @@ def average_precision(y_true: Any, y_score: Any) -> float:
 
     No interpolation; tied scores form one threshold. NaN (with a warning) without positives.
     """
+    from sklearn.metrics import average_precision_score
+
     y, s = _labels_scores(y_true, y_score)
     if not y.any():
         return _undefined("average precision", "no positive samples")
-    pos, neg = _grouped_weights(y, s, np.ones((1, y.size)))
-    return float(_ap_from_groups(pos, neg)[0])
+    return float(average_precision_score(y, s))
 
 
 # --------------------------------------------------------------------------- bootstrap

@@ -9,49 +9,10 @@ parallel; ``alerts plan --curves DIR`` then combines whichever summaries are in 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from utils.errors import InputError
-
-if TYPE_CHECKING:
-    from utils.alerts.curves import CameraCurve
-
-SOURCE_HELP = "alerts file (.csv, .csv.gz, .parquet) or SQLAlchemy URL (e.g. sqlite:///alerts.db)"
+SOURCE_HELP = "alerts file (.csv, .csv.gz, .tsv, .parquet) or SQLAlchemy URL (e.g. sqlite:///alerts.db)"
 METHOD_CHOICES = ("exact", "greedy", "milp", "exhaustive")
-
-
-def curve_stem(store: str, camera: str) -> str:
-    """File stem of a camera's outputs, ``<store>_camera_<id>`` (unsafe characters -> ``-``)."""
-    def safe(text: str) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "-"
-    return f"{safe(store)}_camera_{safe(camera)}"
-
-
-def run_actionlab(*args: str | Path) -> str:
-    """Run ``actionlab ARGS…`` as a separate process (as a cron job or a worker would) and return
-    its stdout; a failure raises with the command's own error line.
-
-    ``python -m utils`` with this interpreter, so it works in notebooks, papermill and Colab
-    where the ``actionlab`` script may not be on PATH.
-    """
-    import os
-    import subprocess
-
-    from utils.paths import REPO_ROOT
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-    command = [sys.executable, "-m", "utils", *map(str, args)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no message"
-        error = InputError if done.returncode == 2 else RuntimeError
-        raise error(f"actionlab {' '.join(map(str, args))} exited {done.returncode}: {message}")
-    return done.stdout
 
 
 def _add_table(parser: argparse.ArgumentParser) -> None:
@@ -78,79 +39,34 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from utils.alerts.validate import load_alerts
+    from utils.io import json_text
 
     _, report = load_alerts(args.source, table=args.table)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
+    print(json_text(report.to_dict()) if args.json else report.to_text())
     return 0
 
 
 def _curve(args: argparse.Namespace) -> int:
-    import matplotlib
+    from utils.alerts.jobs import curve_job
 
-    matplotlib.use("Agg")
-
-    from utils.alerts.curves import camera_curve
-    from utils.alerts.report import write_camera_files
-    from utils.alerts.validate import load_alerts
-
-    clean, report = load_alerts(args.source, table=args.table, store=args.store,
-                                camera=args.camera)
-    if clean.empty:
-        raise InputError(f"{args.source}: no usable row for store {args.store!r} camera "
-                         f"{args.camera!r} ({report.rows} read, {report.excluded} excluded)")
-    curve = camera_curve(clean["probability"], clean["is_theft"], store=args.store,
-                         camera=args.camera)
-    # The curve summary, plus what was read and excluded for this camera.
-    image = write_camera_files(curve, args.out, {"validation": report.to_dict()})
-    print(f"{args.store}/{args.camera}: {report.rows} rows read, {report.excluded} excluded, "
-          f"{curve.tp_before} thefts, {curve.fp_before} false positives, "
-          f"{len(curve.tp_lost)} Pareto points -> {image} and its .json")
+    curve, validation, image = curve_job(args.source, args.out, store=args.store,
+                                         camera=args.camera, table=args.table)
+    print(f"{args.store}/{args.camera}: {validation['rows']} rows read, "
+          f"{validation['excluded']} excluded, {curve.tp_before} thefts, {curve.fp_before} false "
+          f"positives, {len(curve.tp_lost)} Pareto points -> {image} and its .json")
     return 0
 
 
-def _read_curves(folder: str) -> list[CameraCurve]:
-    from utils.alerts.curves import CameraCurve
-
-    files = sorted(Path(folder).glob("*.json"))
-    if not files:
-        raise InputError(f"{folder}: no camera summary (*.json) found; run `alerts curve` first")
-    curves, seen = [], {}
-    for path in files:
-        try:
-            curve = CameraCurve.from_dict(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}: not a camera curve summary ({exc!r})") from exc
-        if curve.key in seen:
-            raise InputError(f"{path}: camera {curve.store}/{curve.camera} already read from "
-                             f"{seen[curve.key]}")
-        seen[curve.key] = path.name
-        curves.append(curve)
-    return sorted(curves, key=lambda c: c.key)
-
-
 def _plan(args: argparse.Namespace) -> int:
-    from utils.alerts.planning import plan_thresholds
-    from utils.io import to_jsonable, write_json
+    from utils.alerts.jobs import plan_job
+    from utils.io import json_text, write_json
 
-    if not 0 < args.target_fp_reduction <= 1:  # before reading any data
-        raise InputError(f"--target-fp-reduction must be in (0, 1], got {args.target_fp_reduction}")
-    if args.curves is not None:
-        curves = _read_curves(args.curves)
-    else:
-        from utils.alerts.curves import camera_curves
-        from utils.alerts.validate import load_alerts
-
-        clean, _ = load_alerts(args.source, table=args.table)
-        curves = camera_curves(clean)
     # Progress bars only on a terminal: scheduled runs keep clean logs.
-    quiet = {"progress": sys.stderr.isatty()} if args.method in ("exact", "exhaustive") else {}
-    floor = {"max_threshold": args.max_threshold, "min_recall": args.min_recall}
-    plan = plan_thresholds(curves, args.target_fp_reduction, args.method, **floor,
-                           **quiet).to_dict()
-    if any(v is not None for v in floor.values()):
-        plan["floor"] = floor
+    plan = plan_job(args.target_fp_reduction, args.method, source=args.source, table=args.table,
+                    curves_dir=args.curves, max_threshold=args.max_threshold,
+                    min_recall=args.min_recall, progress=sys.stderr.isatty())
     if args.out is None:
-        print(json.dumps(to_jsonable(plan), indent=2, allow_nan=False))
+        print(json_text(plan))
     else:
         write_json(plan, args.out)
         total = plan["total"]
@@ -177,10 +93,12 @@ def _report(args: argparse.Namespace) -> int:
 def add_synth(synth_sub: argparse._SubParsersAction) -> None:
     """Register ``data synth alerts``."""
     parser = synth_sub.add_parser(
-        "alerts", help="write a synthetic production-alerts CSV in the real format",
-        description="Write a `;`-separated alerts CSV with the known copy's shape "
-                    "(scaled down for fewer rows). Same seed and size: identical bytes.")
-    parser.add_argument("--out", required=True, help="CSV file to write (.csv or .csv.gz)")
+        "alerts", help="write a synthetic production-alerts file in the real format",
+        description="Write alerts with the known copy's shape (scaled down for fewer rows): a "
+                    "`;`-separated CSV in the export's layout, or Parquet for .parquet. Same "
+                    "seed and size: identical bytes.")
+    parser.add_argument("--out", required=True,
+                        help="file to write: .csv or .csv.gz (the real layout) or .parquet")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--rows", type=int,
                         help="number of rows (default: 158136, the size of the known copy)")
@@ -235,7 +153,11 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     plan.set_defaults(func=_plan)
 
     report = commands.add_parser(
-        "report", help="every figure and table of lab 3 (Q1-Q3) into a folder")
+        "report", help="every figure and table of lab 3 (Q1-Q3) into a folder",
+        description="Reads SRC and writes validation, per-camera curves, uniformity tables and "
+                    "figures, plans and report.json into --out. The run is written to a fresh "
+                    "folder that replaces --out only when complete; an existing --out must be "
+                    "empty or an earlier report (it holds report.json).")
     _add_source(report)
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--seed", type=int, default=0,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utils.columns import require_columns
 from utils.errors import InputError
 
 REQUIRED_COLUMNS = ("store", "camera", "probability", "is_theft")
@@ -61,6 +62,11 @@ class CameraCurve:
             arr = np.array(getattr(self, name), dtype=dtype)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
+        lengths = {len(self.tp_lost), len(self.fp_removed), len(self.thresholds)}
+        if self.tp_lost.ndim != 1 or len(lengths) != 1:
+            raise InputError(f"camera {self.store}/{self.camera}: tp_lost, fp_removed and "
+                             f"thresholds must be 1-D of one length, got {len(self.tp_lost)}, "
+                             f"{len(self.fp_removed)} and {len(self.thresholds)}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CameraCurve):
@@ -208,9 +214,8 @@ def camera_curve(probability: Any, is_theft: Any, *, store: str, camera: str) ->
 
 
 def _camera_codes(clean: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    missing = [c for c in REQUIRED_COLUMNS if c not in clean.columns]
-    if missing:
-        raise InputError(f"alerts frame lacks columns {missing} (use validate.load_alerts)")
+    require_columns(clean.columns, REQUIRED_COLUMNS,
+                    "the alerts frame (pass the clean frame of utils.alerts.validate.load_alerts)")
     groups = clean.groupby(["store", "camera"], sort=True, observed=True)
     keys = [(str(s), str(c)) for s, c in groups.size().index]
     return groups.ngroup().to_numpy(np.int64), keys

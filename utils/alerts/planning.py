@@ -405,9 +405,10 @@ def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
             best = cand if best is None else min(best, cand)
     if best is None:
         raise _unreachable("exhaustive", needed, top, fp_before)
-    digits, rest = [], best[2]
+    digits: list[int] = []
+    remaining = best[2]
     for r in radices[::-1]:
-        rest, d = divmod(rest, int(r))
+        remaining, d = divmod(remaining, int(r))
         digits.append(d)
     plan = _plan("exhaustive", target_fp_reduction, curves, options, digits[::-1])
     plan.proven_optimal = True

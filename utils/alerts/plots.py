@@ -1,13 +1,18 @@
-"""Figures of lab 3: per-camera #FP = f(recall) curves (Q1) and the Q3 threshold-planning
-frontiers. Each function returns its Figure; nothing is shown or saved here."""
+"""Figures of lab 3: per-camera #FP = f(recall) curves (Q1), the Q2 uniformity figures (forest
+plots, rate against AUC, reliability, null savings) and the Q3 threshold-planning frontiers.
+Each function returns its Figure; nothing is shown or saved here."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+import pandas as pd
+
+from utils.alerts.uniformity import recall_column
+from utils.errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -15,11 +20,12 @@ if TYPE_CHECKING:
 
     from utils.alerts.curves import CameraCurve
     from utils.alerts.planning import Frontier, Plan
+    from utils.alerts.uniformity import NullSimulation
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax
+        return cast("Figure", ax.figure), ax  # a subfigure's axes are not made here
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=figsize)
@@ -144,4 +150,110 @@ def mark_synthetic(fig: Figure, synthetic: bool = True) -> Figure:
     if synthetic:
         fig.text(0.5, 0.5, "SYNTHETIC DATA", fontsize=28, color="tab:red", alpha=0.25,
                  rotation=25, ha="center", va="center", zorder=10)
+    return fig
+
+
+# ------------------------------------------------------------------- Q2: uniformity
+
+
+def plot_forest(table: pd.DataFrame, metric: str = "auc") -> Figure:
+    """Per-camera ``metric`` ("auc" or "ap") with its CI, sorted; no-theft cameras listed."""
+    import matplotlib.pyplot as plt
+
+    if metric not in ("auc", "ap"):
+        raise InputError(f"metric must be 'auc' or 'ap', got {metric!r}")
+    rated = table[table[f"{metric}_low"].notna()].sort_values(metric)
+    labels = [f"{r.store} / {r.camera} (n+={r.n_thefts})" for r in rated.itertuples()]
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.22 * max(len(rated), 1)))
+    ypos = np.arange(len(rated))
+    ax.hlines(ypos, rated[f"{metric}_low"], rated[f"{metric}_high"], colors="tab:blue")
+    ax.scatter(rated[metric], ypos, c="tab:blue", zorder=3, s=14)
+    ax.set_yticks(ypos, labels, fontsize=7)
+    if metric == "auc":
+        ax.axvline(0.5, color="grey", ls="--", lw=0.8, label="chance")
+    else:
+        ax.scatter(rated["theft_rate"], ypos, marker="|", color="grey", label="chance (theft rate)")
+    top = np.nanmax(rated[f"{metric}_high"]) if len(rated) else 1.0
+    ax.set_xlim(0, 1 if metric == "auc" else min(1.0, 1.1 * top + 0.01))
+    name = {"auc": "ROC-AUC", "ap": "average precision"}[metric]
+    ax.set_xlabel(f"{name} with 95 % bootstrap CI")
+    n_none, n_few = int(table["no_theft"].sum()), int(table["few_thefts"].sum())
+    hidden = [f"{n_few} with too few thefts to estimate"] if n_few else []
+    hidden += [f"{n_none} without theft"] if n_none else []
+    ax.set_title(f"Per-camera {name}" + (f" (not shown: {', '.join(hidden)})" if hidden else ""),
+                 fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    return fig
+
+
+def plot_rate_vs_auc(table: pd.DataFrame) -> Figure:
+    """Theft rate against AUC, marker area proportional to the camera's number of rows."""
+    import matplotlib.pyplot as plt
+
+    rated = table[table["auc"].notna()]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    size = 400 * rated["n_rows"] / max(table["n_rows"].max(), 1)
+    ax.scatter(100 * rated["theft_rate"], rated["auc"], s=size, alpha=0.5, edgecolors="k")
+    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("theft rate (%)")
+    ax.set_ylabel("ROC-AUC")
+    ax.set_title("Theft rate vs ROC-AUC per camera (area = number of rows)", fontsize=9)
+    return fig
+
+
+def plot_fp_at_recall(table: pd.DataFrame, recall: float = 0.8) -> Figure:
+    """Bar chart of the #FP each camera pays to keep ``recall`` of its alerted thefts."""
+    import matplotlib.pyplot as plt
+
+    col = recall_column(recall)
+    if col not in table.columns:
+        raise InputError(f"the table has no column {col!r}; pass recalls=... to camera_table")
+    costs = table[table[col].notna()].sort_values(col)
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.22 * max(len(costs), 1)))
+    ax.barh([f"{r.store} / {r.camera}" for r in costs.itertuples()], costs[col], color="tab:red")
+    ax.barh([f"{r.store} / {r.camera}" for r in costs.itertuples()],
+            costs["fp_before"] - costs[col], left=costs[col], color="lightgrey",
+            label="FP removable")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel(f"false positives left at {recall:.0%} recall (red) out of the default (grey)")
+    ax.set_title(f"#FP paid for {recall:.0%} recall per camera", fontsize=9)
+    ax.legend(loc="lower right", fontsize=7)
+    return fig
+
+
+def plot_reliability(clean: pd.DataFrame, cameras: int = 6, n_bins: int = 8) -> Figure:
+    """Reliability curves (theft rate against mean score per score bin, sklearn's
+    ``calibration_curve`` with quantile bins) of the ``cameras`` cameras with the most thefts:
+    if the same score meant the same risk everywhere, the curves would lie on one line."""
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    rows = clean[(clean["probability"] >= 0) & (clean["probability"] <= 1)]
+    top = rows.groupby(["store", "camera"], observed=True)["is_theft"].sum().nlargest(cameras)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for (store, camera), n in top.items():
+        g = rows[(rows["store"] == store) & (rows["camera"] == camera)]
+        rate, score = calibration_curve(g["is_theft"], g["probability"], n_bins=n_bins,
+                                        strategy="quantile")
+        ax.plot(score, rate, marker="o", ms=3, label=f"{store} / {camera} ({n} thefts)")
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=0.8, label="score = theft rate")
+    ax.set_xlabel("mean score in the bin")
+    ax.set_ylabel("theft rate in the bin")
+    ax.set_title(f"Reliability of the score, {len(top)} cameras with the most thefts", fontsize=9)
+    ax.legend(fontsize=6)
+    return fig
+
+
+def plot_null_savings(null: NullSimulation, observed: float) -> Figure:
+    """Histogram of the per-camera saving on data with cameras made alike, and the observed one."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist(null.saving_pct, bins=20, color="lightgrey", edgecolor="grey",
+            label=f"cameras made alike ({null.n_rep} shuffles)")
+    ax.axvline(observed, color="tab:red", label=f"observed ({observed:.0f} %)")
+    ax.set_xlabel("FP saved by per-camera thresholds vs one global threshold (%)")
+    ax.set_ylabel("replicates")
+    ax.set_title("Per-camera saving: observed vs under the null of alike cameras", fontsize=9)
+    ax.legend(fontsize=7)
     return fig

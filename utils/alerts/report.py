@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from utils.errors import InputError
-from utils.io import atomic_path, save_figure, to_jsonable, write_json
+from utils.io import atomic_path, save_figure, staged_folder, to_jsonable, write_json
 
 if TYPE_CHECKING:
     from utils.alerts.curves import CameraCurve
@@ -63,10 +63,11 @@ def write_camera_files(curve: CameraCurve, out_dir: str | Path,
     """One camera's #FP = f(recall) image and curve JSON (plus ``extra`` keys, which
     ``CameraCurve.from_dict`` ignores), named so ``alerts plan --curves`` reads the folder.
     Returns the image path."""
-    from utils.alerts.cli import curve_stem
+    from utils.alerts.files import check_owner, curve_stem
     from utils.alerts.plots import plot_camera_curve
 
     stem = Path(out_dir) / curve_stem(curve.store, curve.camera)
+    check_owner(stem.with_name(f"{stem.name}.json"), curve.store, curve.camera)
     _save(plot_camera_curve(curve), stem.with_name(f"{stem.name}.png"))
     write_json({**curve.to_dict(), **(extra or {})}, stem.with_name(f"{stem.name}.json"))
     return stem.with_name(f"{stem.name}.png")
@@ -75,8 +76,10 @@ def write_camera_files(curve: CameraCurve, out_dir: str | Path,
 def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
                         progress: bool = True) -> list[Path]:
     """Q1 files for every camera (see :func:`write_camera_files`). Returns the images."""
+    from utils.alerts.files import check_stems
     from utils.alerts.progress import progress_bar
 
+    check_stems(curve.key for curve in curves)
     return [write_camera_files(curve, out_dir)
             for curve in progress_bar(curves, desc="camera curves", unit="camera",
                                       disable=not progress)]
@@ -91,32 +94,50 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
 
     Deterministic: the same ``seed`` gives identical files. ``min_thefts`` (default
     :data:`utils.alerts.uniformity.MIN_THEFTS_FOR_CI`): fewest thefts for an AUC interval.
+    The run is written into a fresh folder that replaces ``out_dir`` only when complete
+    (:func:`utils.io.staged_folder`), so ``out_dir`` always holds exactly one whole run.
     """
+    bad = [t for t in targets if not 0 < t <= 1]
+    if bad or not targets:
+        raise InputError(f"targets must be fractions in (0, 1], got {list(targets)}")
+    if seed < 0:
+        raise InputError(f"--seed must be >= 0, got {seed}")
+    for name, value in (("--n-boot", n_boot), ("--n-perm", n_perm)):
+        if value < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+    with staged_folder(out_dir, owned_marker="report.json") as out:
+        return _write_report(source, out, table=table, seed=seed, targets=targets,
+                             n_boot=n_boot, n_perm=n_perm, min_thefts=min_thefts,
+                             recalls=recalls, progress=progress)
+
+
+def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
+                  targets: Sequence[float], n_boot: int, n_perm: int, min_thefts: int | None,
+                  recalls: Sequence[float] | None, progress: bool) -> dict[str, Any]:
+    from utils.alerts.conclusion import conclusion
     from utils.alerts.curves import camera_curves
     from utils.alerts.planning import exact_frontier, plan_thresholds
-    from utils.alerts.plots import plot_curve_grid, plot_frontiers
+    from utils.alerts.plots import (
+        plot_curve_grid,
+        plot_forest,
+        plot_fp_at_recall,
+        plot_frontiers,
+        plot_rate_vs_auc,
+    )
     from utils.alerts.uniformity import (
         MIN_THEFTS_FOR_CI,
         RECALL_TARGETS,
         camera_table,
-        conclusion,
         global_threshold_cost,
         heterogeneity,
-        plot_forest,
-        plot_fp_at_recall,
-        plot_rate_vs_auc,
         recall_column,
     )
     from utils.alerts.validate import load_alerts
 
-    bad = [t for t in targets if not 0 < t <= 1]
-    if bad or not targets:
-        raise InputError(f"targets must be fractions in (0, 1], got {list(targets)}")
     recalls = tuple(recalls or RECALL_TARGETS)
-    out = Path(out_dir)
     clean, validation = load_alerts(source, table=table)
     if clean.empty:
-        raise InputError(f"{source}: no usable alert row after validation")
+        raise InputError(f"{validation.source}: no usable alert row after validation")
     _write_text(validation.to_text(), out / "validation.txt")
     write_json(validation.to_dict(), out / "validation.json")
 
@@ -161,7 +182,7 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
                          out / "frontier.png"))
 
     summary: dict[str, Any] = {
-        "source": str(source),
+        "source": validation.source,
         "validation": validation.to_dict(),
         "cameras": {"total": len(uni), "with_theft": int((~uni["no_theft"]).sum()),
                     "no_theft": int(uni["no_theft"].sum()),

@@ -9,12 +9,9 @@ than split on a separator.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
-
-from utils.errors import InputError
 
 THEFT_LABELS: frozenset[str] = frozenset(
     {"Suspicious Bag", "Suspicious", "Theft", "Gesture Into Body", "Product Into Stroller"}
@@ -22,15 +19,6 @@ THEFT_LABELS: frozenset[str] = frozenset(
 """Every other label is a normal (non-theft) alert, e.g. ``Other Normal``, ``Store Normal Bag``."""
 
 COLUMNS: tuple[str, ...] = ("store", "video_name", "label", "probability")
-
-
-def check_columns(columns: Iterable[str], where: str) -> None:
-    """Raise :class:`InputError` naming ``where`` when a required column is absent."""
-    present = set(columns)
-    missing = [c for c in COLUMNS if c not in present]
-    if missing:
-        raise InputError(f"{where}: missing column(s) {', '.join(missing)} "
-                         f"(expected {', '.join(COLUMNS)})")
 
 
 _VIDEO_NAME = re.compile(

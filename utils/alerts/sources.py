@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from utils.alerts.schema import COLUMNS, as_text, check_columns
+from utils.alerts.schema import COLUMNS, as_text
+from utils.columns import require_columns
 from utils.errors import InputError
 
 if TYPE_CHECKING:
@@ -31,6 +32,18 @@ _TEXT_COLUMNS = ("store", "video_name", "label")
 def is_sql_url(source: str | Path) -> bool:
     """True for an SQLAlchemy URL such as ``sqlite:///alerts.db`` or ``postgresql://host/db``."""
     return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
+
+
+def display_source(source: str | Path) -> str:
+    """``source`` as it may be shown or saved: an SQL URL with its password masked (``***``)."""
+    if not is_sql_url(source):
+        return str(source)
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(str(source)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(source))
 
 
 def camera_marker(camera: str) -> str:
@@ -94,26 +107,40 @@ def _open_text(path: Path) -> Any:
     return path.open(encoding="utf-8-sig", newline="")
 
 
-def _csv_layout(path: Path) -> tuple[str, bool]:
-    """The separator (``;`` or ``,``) and whether the first column is an unnamed index."""
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
+    return InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8 "
+                      "(e.g. iconv -f latin1 -t utf-8)")
+
+
+SEPARATORS = {";": "';'", ",": "','", "\t": "tab"}
+
+
+def _csv_layout(path: Path) -> tuple[str, list[str]]:
+    """The separator (the most frequent of ``;``, ``,``, tab in the header) and the header's
+    column names (spaces around them removed; an unnamed leading index column is ``""``)."""
     try:
         with _open_text(path) as handle:
             header = handle.readline().rstrip("\r\n")
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read the header ({exc})") from exc
     if not header:
         raise InputError(f"{path}: empty file")
-    sep = ";" if header.count(";") >= header.count(",") else ","
-    fields = [f.strip().strip('"') for f in header.split(sep)]
-    check_columns(fields, str(path))
-    indexed = fields[0] == "" or fields[0].startswith("Unnamed")
-    return sep, indexed
+    sep = max(SEPARATORS, key=header.count)  # ties: the first, ';' (the real export)
+    fields = [f.strip().strip('"').strip() for f in header.split(sep)]
+    where = f"{path} (separator {SEPARATORS[sep]})"
+    require_columns(fields, COLUMNS, where)
+    return sep, fields
 
 
 def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame:
-    sep, indexed = _csv_layout(path)
+    sep, fields = _csv_layout(path)
+    indexed = fields[0] == "" or fields[0].startswith("Unnamed")
     options: dict[str, Any] = {
-        "sep": sep, "index_col": 0 if indexed else None, "dtype": dict.fromkeys(COLUMNS, str),
+        # The header's own names, cleaned: " store " is the column store.
+        "sep": sep, "header": 0, "names": fields, "index_col": 0 if indexed else None,
+        "dtype": dict.fromkeys(COLUMNS, str),
         # Only an empty field is missing: "None" or "NA" could be real labels or stores.
         "keep_default_na": False, "na_values": [""],
         "encoding": "utf-8-sig",  # a byte-order mark (Excel exports) is not part of a name
@@ -123,7 +150,9 @@ def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame
             return pd.read_csv(path, **options)
         parts = [_exact_filter(chunk, store, camera)
                  for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **options)]
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except (pd.errors.ParserError, OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot parse as CSV ({str(exc).splitlines()[0]})") from exc
     return pd.concat(parts) if parts else pd.DataFrame(columns=list(COLUMNS))
 
@@ -140,7 +169,12 @@ def _read_parquet(path: Path, store: str | None, camera: str | None) -> pd.DataF
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as Parquet ({exc})") from exc
-    check_columns(schema.names, str(path))
+    require_columns(schema.names, COLUMNS, str(path))
+    for name in COLUMNS:
+        kind = schema.field(name).type
+        if pa.types.is_nested(kind) or pa.types.is_binary(kind):
+            raise InputError(f"{path}: column {name} holds {kind} values; expected one "
+                             "number or text per row")
     condition = None
     if store is not None:
         condition = pc.field("store").cast(pa.string()) == store
@@ -176,17 +210,32 @@ def _reflect(engine: sa.Engine, url: str, table: str) -> sa.Table:
                          "choose one with --table") from None
 
 
-def _read_sql(url: str, table: str, store: str | None, camera: str | None) -> pd.DataFrame:
+def _check_sqlite(url: sa.URL, shown: str) -> None:
+    """A SQLite URL must name an existing file: SQLite would create an empty database and
+    every later message would be about a missing table rather than the wrong path."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return
+    if database.startswith("file:"):  # URI form: sqlite:///file:path?mode=ro&uri=true
+        database = database[len("file:"):].split("?")[0]
+    if not Path(database).expanduser().is_file():
+        raise InputError(f"{shown}: no such SQLite database file {database!r}")
+
+
+def _read_sql(source: str, table: str, store: str | None, camera: str | None) -> pd.DataFrame:
     import sqlalchemy as sa
 
+    url = display_source(source)  # every message shows the URL without its password
     try:
-        engine = sa.create_engine(url)
+        parsed = sa.engine.make_url(source)
+        _check_sqlite(parsed, url)
+        engine = sa.create_engine(parsed)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise InputError(f"{url}: not a usable SQLAlchemy URL ({exc})") from exc
+        raise InputError(f"{url}: not a usable SQLAlchemy URL ({type(exc).__name__})") from None
     try:
         with engine.connect() as conn:
             alerts = _reflect(engine, url, table)
-            check_columns(alerts.columns.keys(), f"{url} table {table!r}")
+            require_columns(alerts.columns.keys(), COLUMNS, f"{url} table {table!r}")
             query = sa.select(*(alerts.c[c] for c in COLUMNS))
             # Bound parameters only: the store and camera never become SQL text.
             if store is not None:
@@ -196,6 +245,10 @@ def _read_sql(url: str, table: str, store: str | None, camera: str | None) -> pd
                 query = query.where(alerts.c.video_name.like(pattern, escape="\\"))
             return pd.read_sql(query, conn)
     except sa.exc.SQLAlchemyError as exc:
-        raise InputError(f"{url}: cannot read ({str(exc).splitlines()[0]})") from exc
+        # The driver's message may quote the URL with its password: mask it there too.
+        message = str(exc).splitlines()[0]
+        if parsed.password:
+            message = message.replace(str(parsed.password), "***")
+        raise InputError(f"{url}: cannot read ({message})") from None
     finally:
         engine.dispose()

@@ -120,6 +120,8 @@ def synthetic_alerts(*, seed: int = 0, n_rows: int = KNOWN_SHAPE["rows"]) -> pd.
     """The synthetic raw rows (same columns and order as the written file, probability float)."""
     if n_rows < MIN_ROWS:
         raise InputError(f"n_rows must be at least {MIN_ROWS}, got {n_rows}")
+    if seed < 0:
+        raise InputError(f"seed must be >= 0, got {seed}")
     rng = np.random.default_rng(seed)
     cams = _cameras(rng)
     n_cam = len(cams)
@@ -161,11 +163,22 @@ def synthetic_alerts(*, seed: int = 0, n_rows: int = KNOWN_SHAPE["rows"]) -> pd.
 
 def write_synthetic_alerts(path: str | Path, *, seed: int = 0,
                            n_rows: int = KNOWN_SHAPE["rows"]) -> Path:
-    """Write the synthetic alerts CSV to ``path`` (gzip when it ends in ``.gz``); the same seed
-    and size give identical bytes."""
+    """Write the synthetic alerts to ``path``: the real export's CSV layout for ``.csv``
+    (gzip for ``.csv.gz``), or Parquet for ``.parquet``/``.pq`` (the four columns, probability
+    as float). The same seed and size give identical bytes."""
+    from utils.alerts.sources import PARQUET_SUFFIXES
+
     path = Path(path)
+    name = path.name.lower()
+    if not name.endswith((".csv", ".csv.gz", *PARQUET_SUFFIXES)):
+        raise InputError(f"{path}: unsupported extension; use .csv, .csv.gz or .parquet")
+    frame = synthetic_alerts(seed=seed, n_rows=n_rows)
+    if name.endswith(PARQUET_SUFFIXES):
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return path
     buffer = io.StringIO()
-    synthetic_alerts(seed=seed, n_rows=n_rows).to_csv(buffer, sep=";", lineterminator="\n")
+    frame.to_csv(buffer, sep=";", lineterminator="\n")
     data = buffer.getvalue().encode("utf-8")
     if path.name.lower().endswith(".gz"):
         data = gzip.compress(data, mtime=0)

@@ -12,25 +12,24 @@ Two heterogeneity tests answer "is the spread of per-camera AUCs more than chanc
 a permutation test (camera labels shuffled *within each class*, so every camera keeps its numbers
 of thefts and normals; statistic = size-weighted variance of the per-camera AUCs), and Cochran's Q
 with I² on DeLong variances. A chi-square test asks the same of theft rates. The written
-conclusion is generated from these numbers by :func:`conclusion`.
+conclusion is :func:`utils.alerts.conclusion.conclusion`; the figures are in
+:mod:`utils.alerts.plots`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from utils.alerts.curves import REQUIRED_COLUMNS, CameraCurve, camera_curves
+from utils.columns import require_columns
 from utils.errors import InputError
 from utils.metrics import bootstrap_ci, threshold_sweep
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 RECALL_TARGETS: tuple[float, ...] = (0.5, 0.8, 0.9)
 # Fewest thefts for which a camera's 95 % bootstrap AUC interval is reported: from this count the
@@ -41,10 +40,8 @@ MIN_THEFTS_FOR_CI = 30
 
 
 def _check(clean: pd.DataFrame) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in clean.columns]
-    if missing:
-        raise InputError(f"the alerts frame lacks column(s) {missing}; pass the clean frame of "
-                         "utils.alerts.validate.load_alerts")
+    require_columns(clean.columns, REQUIRED_COLUMNS,
+                    "the alerts frame (pass the clean frame of utils.alerts.validate.load_alerts)")
     if clean.empty:
         raise InputError("the alerts frame is empty: no camera to analyse")
 
@@ -448,257 +445,3 @@ def calibration_test(clean: pd.DataFrame, *, min_thefts: int = MIN_THEFTS_FOR_CI
     df = len(keep) - 1
     return CalibrationTest(len(keep), len(rows), float(lr), df, float(stats.chi2.sf(lr, df)),
                            names)
-
-
-# --------------------------------------------------------------------------- conclusion
-
-
-def _p(p: float) -> str:
-    """A p-value for text: below double precision's resolution it is a bound, not a number."""
-    return "p < 1e-15" if p < 1e-15 else f"p = {p:.2g}"
-
-
-def _name(row: pd.Series) -> str:
-    return f"store {row['store']} / camera {row['camera']}"
-
-
-def _auc_text(row: pd.Series) -> str:
-    return (f"{row['auc']:.2f} [{row['auc_low']:.2f}, {row['auc_high']:.2f}] on {_name(row)} "
-            f"({row['n_thefts']} thefts)")
-
-
-def _names(frame: pd.DataFrame, limit: int = 8) -> str:
-    names = [_name(r) for _, r in frame.iterrows()]
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f} %"
-
-
-def conclusion(table: pd.DataFrame, het: Heterogeneity, *,
-               cost: GlobalThresholdCost | None = None, null: NullSimulation | None = None,
-               calibration: CalibrationTest | None = None, alpha: float = 0.05,
-               min_thefts: int = MIN_THEFTS_FOR_CI, recall: float = 0.8) -> str:
-    """The Q2 answer in markdown, written from ``table`` (:func:`camera_table`), ``het``
-    (:func:`heterogeneity`) and, when given, ``cost`` (:func:`global_threshold_cost`), ``null``
-    (:func:`null_simulation`) and ``calibration`` (:func:`calibration_test`).
-
-    Only the permutation test carries the verdict (Cochran's Q over DeLong variances is not
-    calibrated with few thefts per camera: ``null`` measures it); AUC ranges and the cameras
-    ranking thefts below normals use the cameras with an interval (``estimable``) only.
-    """
-    n_cams = len(table)
-    rated = table[table["auc"].notna()].sort_values("auc")
-    solid = rated[rated["n_thefts"] >= min_thefts]
-    lines = [f"**Cameras analysed:** {n_cams} ({len(rated)} with both thefts and normal rows, "
-             f"{len(solid)} of them with at least {min_thefts} thefts, enough for an AUC "
-             "interval; ranking metrics over all kept rows, including those with "
-             "probability < 0)."]
-    if len(solid) >= 2:
-        below = solid[solid["auc"] < 0.5]
-        sure = below[below["auc_high"] < 0.5]
-        lines.append(f"**ROC-AUC** of those cameras ranges from {_auc_text(solid.iloc[0])} to "
-                     f"{_auc_text(solid.iloc[-1])}; "
-                     + (f"{len(below)} rank thefts *below* normal rows (AUC < 0.5: "
-                        f"{_names(below)}), {len(sure)} of them with the whole interval below "
-                        "0.5." if len(below) else "none ranks thefts below normal rows."))
-    elif len(rated):
-        lines.append(f"Fewer than two cameras have {min_thefts} thefts or more: no AUC range "
-                     "is reported.")
-    if len(rated) - len(solid):
-        lines.append(f"{len(rated) - len(solid)} camera(s) have fewer than {min_thefts} thefts: "
-                     "too few thefts to estimate their AUC (a bootstrap interval there covers "
-                     "the true AUC far less often than it claims).")
-    if len(rated) >= 2 and het.n_cameras >= 2:
-        uniform = not het.permutation_p < alpha
-        floor = het.permutation_p <= 1 / (het.n_perm + 1)
-        perm = (f"p ≤ {het.permutation_p:.3g} (none of {het.n_perm} permutations reached the "
-                "observed spread" if floor else
-                f"p = {het.permutation_p:.3g} ({het.n_perm} permutations")
-        lines.append(f"**Heterogeneity of AUC:** permutation test {perm}, {het.n_cameras} "
-                     "cameras).")
-        if null is not None:
-            lines.append(
-                f"**Are the tests calibrated here?** On {null.n_rep} copies of the data with the "
-                "cameras made alike (camera shuffled within thefts and within normals), the "
-                f"permutation test rejected at {alpha:g} in {_pct(null.permutation_rejection)} "
-                f"of them and Cochran's Q (DeLong variances) in "
-                f"{_pct(null.cochran_rejection)}: "
-                + ("Cochran's Q is not calibrated on these data and is not used as evidence."
-                   if null.cochran_rejection > 2 * alpha else
-                   "both are close to the nominal rate."))
-        if uniform:
-            lines.append(f"**Verdict:** no evidence at the {alpha:g} level that the model ranks "
-                         "thefts differently across cameras. With few thefts per camera this is "
-                         "weak evidence *for* uniformity, only an absence of evidence against it.")
-        else:
-            lines.append(f"**Verdict:** the model does **not rank thefts uniformly** across "
-                         f"cameras (permutation test, p < {alpha:g}).")
-    if calibration is not None and np.isfinite(calibration.p):
-        differs = calibration.p < alpha
-        lines.append(
-            f"**Same score, same risk?** Over the {calibration.n_cameras} cameras with at least "
-            f"{min_thefts} thefts, a logistic model of theft on the logit of the score with one "
-            f"intercept per camera fits better than one shared intercept by a likelihood ratio of "
-            f"{calibration.lr_stat:.1f} (df {calibration.df}, {_p(calibration.p)}): "
-            + ("the same score does **not** mean the same theft risk on every camera."
-               if differs else "no evidence that the same score means a different risk."))
-    col = recall_column(recall)
-    costs = table[table[col].notna()].sort_values(col)
-    if len(costs) >= 2:
-        cheap, dear = costs.iloc[0], costs.iloc[-1]
-        lines.append(f"**Cost of {recall:.0%} recall:** from {cheap[col]:.0f} false positives "
-                     f"on {_name(cheap)} to {dear[col]:.0f} on {_name(dear)}.")
-    rates = table["theft_rate"]
-    rate_text = (f"chi-square = {het.rate_chi2:.1f} (df {het.rate_df}), {_p(het.rate_p)}"
-                 if np.isfinite(het.rate_chi2) else "no test possible")
-    lines.append(f"**Theft rate** ranges from {100 * rates.min():.2f} % to "
-                 f"{100 * rates.max():.2f} % ({rate_text}).")
-    if cost is not None:
-        saved = cost.global_fp - cost.per_camera_fp
-        lines.append(
-            f"**One global threshold** ({cost.global_threshold:.3g}) keeping {cost.recall:.0%} of "
-            f"the {cost.tp_before} alerted thefts leaves {cost.global_fp} of {cost.fp_before} "
-            f"false positives ({cost.global_tp_lost} thefts lost); per-camera thresholds losing "
-            f"{cost.per_camera_tp_lost} leave {cost.per_camera_fp}, i.e. {saved} fewer "
-            f"({saving_pct(cost):.0f} %).")
-        if null is not None and null.saving_pct:
-            q50, q95 = np.percentile(null.saving_pct, [50, 95])
-            beyond = saving_pct(cost) > q95
-            lines.append(
-                f"With the cameras made alike the same comparison saves {q50:.0f} % (median of "
-                f"{null.n_rep}; 95th percentile {q95:.0f} %) against {saving_pct(cost):.0f} % "
-                "observed: "
-                + ("the saving exceeds what alike cameras give, so part of it comes from the "
-                   "cameras differing." if beyond else
-                   "most of the saving is there even when the cameras are alike; it comes from "
-                   "choosing thresholds per camera on these same rows (cameras differ in volume "
-                   "and luck), not from non-uniformity."))
-    if len(solid) >= 2 and het.permutation_p < alpha:
-        sure = solid[solid["auc_high"] < 0.5]
-        lines.append("**So** choose thresholds per camera (Q3) and check them on later data"
-                     + (f"; look at {_names(sure)} (AUC interval below 0.5) before trusting any "
-                        "threshold there." if len(sure) else "."))
-    elif len(rated) >= 2:
-        lines.append("**So a single global threshold** is defensible on this evidence; "
-                     "per-camera thresholds (Q3) can still pay off when cameras differ in "
-                     "volume or in score scale.")
-    none = table[table["no_theft"]]
-    caveats = []
-    if len(none):
-        caveats.append(f"{len(none)} camera(s) have no theft at all ({_names(none)}): AUC "
-                       "undefined, left out of the AUC tests")
-    if np.isfinite(het.rate_small_expected) and het.rate_small_expected > 0.2:
-        caveats.append(f"{100 * het.rate_small_expected:.0f} % of the expected counts of the "
-                       "theft-rate chi-square are below 5, so its p-value is approximate")
-    if caveats:
-        lines.append("**Caveats:** " + "; ".join(caveats) + ".")
-    return "\n\n".join(lines)
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def plot_forest(table: pd.DataFrame, metric: str = "auc") -> Figure:
-    """Per-camera ``metric`` ("auc" or "ap") with its CI, sorted; no-theft cameras listed."""
-    import matplotlib.pyplot as plt
-
-    if metric not in ("auc", "ap"):
-        raise InputError(f"metric must be 'auc' or 'ap', got {metric!r}")
-    rated = table[table[f"{metric}_low"].notna()].sort_values(metric)
-    labels = [f"{r.store} / {r.camera} (n+={r.n_thefts})" for r in rated.itertuples()]
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.22 * max(len(rated), 1)))
-    ypos = np.arange(len(rated))
-    ax.hlines(ypos, rated[f"{metric}_low"], rated[f"{metric}_high"], colors="tab:blue")
-    ax.scatter(rated[metric], ypos, c="tab:blue", zorder=3, s=14)
-    ax.set_yticks(ypos, labels, fontsize=7)
-    if metric == "auc":
-        ax.axvline(0.5, color="grey", ls="--", lw=0.8, label="chance")
-    else:
-        ax.scatter(rated["theft_rate"], ypos, marker="|", color="grey", label="chance (theft rate)")
-    top = np.nanmax(rated[f"{metric}_high"]) if len(rated) else 1.0
-    ax.set_xlim(0, 1 if metric == "auc" else min(1.0, 1.1 * top + 0.01))
-    name = {"auc": "ROC-AUC", "ap": "average precision"}[metric]
-    ax.set_xlabel(f"{name} with 95 % bootstrap CI")
-    n_none, n_few = int(table["no_theft"].sum()), int(table["few_thefts"].sum())
-    hidden = [f"{n_few} with too few thefts to estimate"] if n_few else []
-    hidden += [f"{n_none} without theft"] if n_none else []
-    ax.set_title(f"Per-camera {name}" + (f" (not shown: {', '.join(hidden)})" if hidden else ""),
-                 fontsize=9)
-    ax.legend(loc="lower right", fontsize=7)
-    return fig
-
-
-def plot_rate_vs_auc(table: pd.DataFrame) -> Figure:
-    """Theft rate against AUC, marker area proportional to the camera's number of rows."""
-    import matplotlib.pyplot as plt
-
-    rated = table[table["auc"].notna()]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    size = 400 * rated["n_rows"] / max(table["n_rows"].max(), 1)
-    ax.scatter(100 * rated["theft_rate"], rated["auc"], s=size, alpha=0.5, edgecolors="k")
-    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
-    ax.set_xlabel("theft rate (%)")
-    ax.set_ylabel("ROC-AUC")
-    ax.set_title("Theft rate vs ROC-AUC per camera (area = number of rows)", fontsize=9)
-    return fig
-
-
-def plot_fp_at_recall(table: pd.DataFrame, recall: float = 0.8) -> Figure:
-    """Bar chart of the #FP each camera pays to keep ``recall`` of its alerted thefts."""
-    import matplotlib.pyplot as plt
-
-    col = recall_column(recall)
-    if col not in table.columns:
-        raise InputError(f"the table has no column {col!r}; pass recalls=... to camera_table")
-    costs = table[table[col].notna()].sort_values(col)
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.22 * max(len(costs), 1)))
-    ax.barh([f"{r.store} / {r.camera}" for r in costs.itertuples()], costs[col], color="tab:red")
-    ax.barh([f"{r.store} / {r.camera}" for r in costs.itertuples()],
-            costs["fp_before"] - costs[col], left=costs[col], color="lightgrey",
-            label="FP removable")
-    ax.tick_params(axis="y", labelsize=7)
-    ax.set_xlabel(f"false positives left at {recall:.0%} recall (red) out of the default (grey)")
-    ax.set_title(f"#FP paid for {recall:.0%} recall per camera", fontsize=9)
-    ax.legend(loc="lower right", fontsize=7)
-    return fig
-
-
-def plot_reliability(clean: pd.DataFrame, cameras: int = 6, n_bins: int = 8) -> Figure:
-    """Reliability curves (theft rate against mean score per score bin, sklearn's
-    ``calibration_curve`` with quantile bins) of the ``cameras`` cameras with the most thefts:
-    if the same score meant the same risk everywhere, the curves would lie on one line."""
-    import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
-
-    rows = clean[(clean["probability"] >= 0) & (clean["probability"] <= 1)]
-    top = rows.groupby(["store", "camera"], observed=True)["is_theft"].sum().nlargest(cameras)
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for (store, camera), n in top.items():
-        g = rows[(rows["store"] == store) & (rows["camera"] == camera)]
-        rate, score = calibration_curve(g["is_theft"], g["probability"], n_bins=n_bins,
-                                        strategy="quantile")
-        ax.plot(score, rate, marker="o", ms=3, label=f"{store} / {camera} ({n} thefts)")
-    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=0.8, label="score = theft rate")
-    ax.set_xlabel("mean score in the bin")
-    ax.set_ylabel("theft rate in the bin")
-    ax.set_title(f"Reliability of the score, {len(top)} cameras with the most thefts", fontsize=9)
-    ax.legend(fontsize=6)
-    return fig
-
-
-def plot_null_savings(null: NullSimulation, observed: float) -> Figure:
-    """Histogram of the per-camera saving on data with cameras made alike, and the observed one."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(null.saving_pct, bins=20, color="lightgrey", edgecolor="grey",
-            label=f"cameras made alike ({null.n_rep} shuffles)")
-    ax.axvline(observed, color="tab:red", label=f"observed ({observed:.0f} %)")
-    ax.set_xlabel("FP saved by per-camera thresholds vs one global threshold (%)")
-    ax.set_ylabel("replicates")
-    ax.set_title("Per-camera saving: observed vs under the null of alike cameras", fontsize=9)
-    ax.legend(fontsize=7)
-    return fig

@@ -21,14 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utils.alerts.schema import (
-    COLUMNS,
-    THEFT_LABELS,
-    as_text,
-    check_columns,
-    parse_video_names,
-)
+from utils.alerts.schema import COLUMNS, THEFT_LABELS, as_text, parse_video_names
 from utils.alerts.schema import theft_label_variant as _variant
+from utils.columns import require_columns
+from utils.errors import InputError
 
 POLICY = (
     "Excluded: rows with a missing or non-numeric probability, a missing label, a missing store "
@@ -162,10 +158,12 @@ def prepare(raw: pd.DataFrame, *, source: str = "<frame>") -> tuple[pd.DataFrame
 
     Only the rows named in the policy are excluded; everything else is kept and flagged.
     """
-    check_columns(raw.columns, source)
+    require_columns(raw.columns, COLUMNS, source)
     store, label, name = (as_text(raw[c]) for c in ("store", "label", "video_name"))
     raw_p = raw["probability"]
+    _check_scalars(raw, source)
     p = pd.to_numeric(raw_p, errors="coerce").astype("float64")
+    finite = np.isfinite(p)
     parsed = parse_video_names(name)
 
     no_p = raw_p.isna() | (as_text(raw_p).str.strip() == "")
@@ -175,8 +173,9 @@ def prepare(raw: pd.DataFrame, *, source: str = "<frame>") -> tuple[pd.DataFrame
         "missing_label": label.isna() | (label.str.strip() == ""),
         "missing_store": store.isna() | (store.str.strip() == ""),
         "unparsable_video_name": parsed["camera"].isna(),
-        "negative_probability": p < 0,
-        "probability_above_one": p > 1,
+        # An infinite probability is excluded above, never also listed as kept here.
+        "negative_probability": finite & (p < 0),
+        "probability_above_one": finite & (p > 1),
         "duplicate_rows": raw.loc[:, list(COLUMNS)].duplicated(keep="first"),
     }
     values = {"missing_probability": name, "invalid_probability": raw_p,
@@ -208,10 +207,23 @@ def prepare(raw: pd.DataFrame, *, source: str = "<frame>") -> tuple[pd.DataFrame
     return clean, report
 
 
+def _check_scalars(raw: pd.DataFrame, source: str) -> None:
+    """One value per cell: a list or a mapping (e.g. a Parquet list column) is not a row."""
+    for col in COLUMNS:
+        values = raw[col]
+        if values.dtype != object:
+            continue
+        nested = values.map(lambda v: isinstance(v, (list, tuple, dict, np.ndarray)))
+        if nested.any():
+            row = nested.idxmax()
+            raise InputError(f"{source}: column {col} holds {type(values[row]).__name__} values "
+                             f"(first at row {row}); expected one number or text per row")
+
+
 def load_alerts(source: str | Path, *, table: str = "alerts", store: str | None = None,
                 camera: str | None = None) -> tuple[pd.DataFrame, ValidationReport]:
     """Read ``source`` (see :func:`utils.alerts.sources.read_alerts`) and :func:`prepare` it."""
-    from utils.alerts.sources import read_alerts
+    from utils.alerts.sources import display_source, read_alerts
 
     raw = read_alerts(source, table=table, store=store, camera=camera)
-    return prepare(raw, source=str(source))
+    return prepare(raw, source=display_source(source))

@@ -8,42 +8,11 @@ sample folder (clips named ``{label}-{youtube_id}-{start}-{end}.mp4``); which on
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
-from typing import Any
 
 from utils.errors import InputError
 
 CATEGORY_HELP = "DCSASS category (default: Shoplifting; ignored for a Kinetics sample)"
-
-
-def open_dataset(root: str | Path, category: str, *, progress: bool = True) -> Any:
-    """The loader report of ``root``: a DcsassReport when it holds a DCSASS copy, else a
-    KineticsReport when it holds .mp4 clips; InputError when it is neither."""
-    from utils.datasets.dcsass import find_root, load_dcsass
-    from utils.datasets.kinetics import load_kinetics_sample
-
-    root = Path(root)
-    try:
-        find_root(root)
-    except InputError as not_dcsass:
-        if root.is_dir() and any(p.is_file() for p in root.glob("*.mp4")):
-            return load_kinetics_sample(root, progress=progress)
-        raise InputError(f"{root}: neither a DCSASS copy nor a folder of Kinetics clips "
-                         f"({not_dcsass})") from None
-    return load_dcsass(root, category, progress=progress)
-
-
-def _rows(report: Any) -> tuple[list[str], list[str], list[int]]:
-    """(clip, source video, label) of every usable clip of either dataset."""
-    from utils.datasets.dcsass import DcsassReport
-
-    if isinstance(report, DcsassReport):
-        return ([c.name for c in report.clips], [c.source_video for c in report.clips],
-                [c.label for c in report.clips])
-    return ([s.name for s in report.samples], [s.youtube_id for s in report.samples],
-            [s.class_index for s in report.samples])
 
 
 def _synth_kinetics(args: argparse.Namespace) -> int:
@@ -70,19 +39,23 @@ def _synth_dcsass(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    report = open_dataset(args.root, args.category)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_text())
-    if not _rows(report)[0]:
+    from utils.datasets.folders import dataset_rows, open_dataset
+    from utils.io import json_text
+
+    report = open_dataset(args.root, args.category, decode=True)
+    print(json_text(report.to_dict()) if args.json else report.to_text())
+    if not dataset_rows(report)[0]:
         print(f"actionlab: error: {args.root}: no readable labelled clip", file=sys.stderr)
         return 2
     return 0
 
 
 def _split(args: argparse.Namespace) -> int:
+    from utils.datasets.folders import dataset_rows, open_dataset
     from utils.datasets.splits import grouped_split, split_summary, write_split_csv
 
     report = open_dataset(args.root, args.category)
-    clips, groups, labels = _rows(report)
+    clips, groups, labels = dataset_rows(report)
     if not clips:
         raise InputError(f"{args.root}: no readable labelled clip to split")
     frame = grouped_split(clips, groups, labels, val=args.val, test=args.test, seed=args.seed)

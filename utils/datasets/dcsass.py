@@ -213,6 +213,7 @@ def load_dcsass(
     category: str = DEFAULT_CATEGORY,
     *,
     check_readable: bool = True,
+    decode: bool = False,
     progress: bool = True,
 ) -> DcsassReport:
     """Labelled clips of one category, with every row or file left out named in the report."""
@@ -234,7 +235,8 @@ def load_dcsass(
     present = {name: p for name, p in paths.items() if p.is_file()}
     report.missing = [name for name in paths if name not in present]
     if check_readable:
-        report.unreadable = probe_failures(present, progress=progress, desc=f"probing {category}")
+        report.unreadable = probe_failures(present, progress=progress,
+                                           desc=f"probing {category}", decode=decode)
     for name, p in present.items():
         if name not in report.unreadable:
             line, label = found[name]

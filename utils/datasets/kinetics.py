@@ -8,13 +8,16 @@ the right: the last two fields are the integer times, the 11 characters before t
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from utils.columns import require_columns
 from utils.datasets.clips import probe_failures
 from utils.errors import InputError
 from utils.paths import DATA_DIR
@@ -115,6 +118,7 @@ class KineticsReport:
     unparsable: list[str] = field(default_factory=list)
     unknown_label: dict[str, str] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
+    broken_links: dict[str, str] = field(default_factory=dict)
     not_in_annotations: list[str] = field(default_factory=list)
     label_mismatch: dict[str, str] = field(default_factory=dict)
     not_downloaded: int = 0
@@ -132,6 +136,7 @@ class KineticsReport:
             hint = f" (did you mean {spaced!r}?)" if spaced in _shipped_classes() else ""
             out[name] = f"label {label!r} is not a Kinetics-400 class{hint}"
         out.update(self.unreadable)
+        out.update(self.broken_links)
         out.update({name: "not in the annotation CSV" for name in self.not_in_annotations})
         return out
 
@@ -150,6 +155,7 @@ class KineticsReport:
             "unparsable": self.unparsable,
             "unknown_label": self.unknown_label,
             "unreadable": self.unreadable,
+            "broken_links": self.broken_links,
             "not_in_annotations": self.not_in_annotations,
             "label_mismatch": self.label_mismatch,
             "annotation_rows_without_file": self.not_downloaded,
@@ -173,17 +179,38 @@ class KineticsReport:
         return "\n".join(lines)
 
 
-def _scan(folder: Path) -> tuple[dict[str, tuple[Path, ClipName]], list[str]]:
+def broken_link(path: Path) -> str | None:
+    """Why ``path`` is a symlink that leads to no file (dangling or looping), else None."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        return f"dangling symlink to {os.readlink(path)}"
+    return None if path.is_file() else f"symlink to a non-file {os.readlink(path)}"
+
+
+def _scan(folder: Path) -> tuple[dict[str, tuple[Path, ClipName]], list[str], dict[str, str]]:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder")
     parsed: dict[str, tuple[Path, ClipName]] = {}
     unparsable: list[str] = []
-    for path in sorted(p for p in folder.glob("*.mp4") if p.is_file()):
+    broken: dict[str, str] = {}
+    for path in sorted(folder.glob("*.mp4")):
+        if (why := broken_link(path)) is not None:
+            broken[path.name] = why
+            continue
+        if not path.is_file():
+            continue
         try:
             parsed[path.name] = (path, parse_clip_name(path.name))
         except InputError:
             unparsable.append(path.name)
-    return parsed, unparsable
+    return parsed, unparsable, broken
 
 
 def load_kinetics_sample(
@@ -193,6 +220,7 @@ def load_kinetics_sample(
     split: str | None = None,
     classes: list[str] | None = None,
     check_readable: bool = True,
+    decode: bool = False,
     progress: bool = True,
 ) -> KineticsReport:
     """Samples of a folder of clips; with ``annotations`` (a DeepMind CSV, optionally one
@@ -204,8 +232,8 @@ def load_kinetics_sample(
     folder = Path(folder)
     names = classes or kinetics_classes()
     index = {name: i for i, name in enumerate(names)}
-    parsed, unparsable = _scan(folder)
-    report = KineticsReport(folder, unparsable=unparsable)
+    parsed, unparsable, broken = _scan(folder)
+    report = KineticsReport(folder, unparsable=unparsable, broken_links=broken)
     labels = {name: clip.label for name, (_, clip) in parsed.items()}
     if annotations is not None:
         table = read_annotations(annotations, split=split)
@@ -229,7 +257,7 @@ def load_kinetics_sample(
         else:
             report.unknown_label[name] = label
     if check_readable:
-        report.unreadable = probe_failures(known, progress=progress)
+        report.unreadable = probe_failures(known, progress=progress, decode=decode)
     for name, path in known.items():
         if name not in report.unreadable:
             clip = parsed[name][1]
@@ -248,9 +276,7 @@ def read_annotations(path: str | Path, *, split: str | None = None) -> Any:
         table = pd.read_csv(path, dtype={"label": str, "youtube_id": str, "split": str})
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read annotation CSV ({exc})") from exc
-    missing = [c for c in ANNOTATION_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing columns {missing}; expected {list(ANNOTATION_COLUMNS)}")
+    require_columns(table.columns, ANNOTATION_COLUMNS, str(path))
     empty = table[list(ANNOTATION_COLUMNS[:4])].isna().any(axis=1)
     if empty.any():
         rows = (empty[empty].index[:5] + 2).tolist()  # file line numbers (header is line 1)

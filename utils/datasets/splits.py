@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from utils.columns import require_columns
 from utils.errors import InputError
 from utils.io import atomic_path
 
@@ -126,9 +127,7 @@ def grouped_split(
 def verify_split(frame: pd.DataFrame) -> pd.DataFrame:
     """Raise InputError on leakage (a source video in two splits), a clip listed twice, or an
     unknown split name; otherwise return the per-split summary."""
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"split table lacks columns {missing}; expected {list(COLUMNS)}")
+    require_columns(frame.columns, COLUMNS, "split table")
     unknown = sorted(set(frame["split"]) - set(SPLITS))
     if unknown:
         raise InputError(f"unknown split names {unknown}; expected {list(SPLITS)}")

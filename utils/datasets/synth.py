@@ -17,6 +17,7 @@ records the parameters; asking again for the same ones reuses the folder.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,6 +60,32 @@ class ClipSize:
             raise InputError(f"clip size must be even and >= 32, got {self.height}x{self.width}")
         if self.frames < 16:
             raise InputError(f"clips need at least 16 frames, got {self.frames}")
+        need, free = self.memory_needed(), available_memory()
+        if need > free:
+            raise InputError(f"a {self.height}x{self.width} clip of {self.frames} frames needs "
+                             f"{need / 2**30:.1f} GiB of memory, {free / 2**30:.1f} GiB is "
+                             "available: use a smaller --height, --width or --frames")
+
+    def memory_needed(self) -> int:
+        """Bytes one clip needs while written: its RGB frames plus the encoder's YUV copy and
+        one RGB frame in flight (about twice the frames)."""
+        return 2 * self.frames * self.height * self.width * 3
+
+
+def available_memory() -> int:
+    """Bytes the system can still give this process (Linux ``MemAvailable``; elsewhere the
+    free physical pages), checked before a clip is generated rather than dying half way."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**63  # unknown: do not refuse
 
 
 def _prepare(out: Path, params: dict, owned: list[Path]) -> bool:
@@ -185,11 +212,13 @@ def _scene(size: ClipSize, rng: np.random.Generator) -> _Scene:
     for x in range(item_w, w - item_w, 3 * item_w):  # the products already on the shelf
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         cv2.rectangle(background, (x, shelf_y - item_w), (x + item_w, shelf_y - 1), colour, -1)
+    item = rng.integers(0, 256, 3)
+    person = rng.integers(20, 90, 3)
     return _Scene(
         background,
         shelf_y,
-        item_colour=tuple(int(c) for c in rng.integers(0, 256, 3)),
-        person_colour=tuple(int(c) for c in rng.integers(20, 90, 3)),
+        item_colour=(int(item[0]), int(item[1]), int(item[2])),
+        person_colour=(int(person[0]), int(person[1]), int(person[2])),
     )
 
 

@@ -1,0 +1,151 @@
+"""Every bad input of the ``actionlab data`` commands: one table per command (arguments built in a
+temporary folder, exit code, the exact fragment of the message), so the next bad input is one
+row; then what ``data check`` lists for clips it cannot use (truncated files, broken links)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from utils.cli import main
+from utils.datasets import synth
+from utils.datasets.clips import decode_all
+from utils.datasets.kinetics import clip_filename
+from utils.errors import InputError
+from utils.video.io import VideoDecodeError, probe, write_video
+
+TINY = ["--height", "48", "--width", "64", "--frames", "16"]
+Args = Callable[[Path], list[str]]
+
+
+def _clip(path: Path, n: int = 48) -> Path:
+    """A clip whose frames differ (so the encoder cannot make later frames nearly empty)."""
+    rng = np.random.default_rng(0)
+    return write_video(path, rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8), 30)
+
+
+def _faststart_truncated(folder: Path, name: str) -> Path:
+    """An MP4 with its index (moov) first, cut to 60 %: the index still lists every frame."""
+    source = _clip(folder / "whole.mp4")
+    out = folder / name
+    with av.open(str(source)) as src, av.open(str(out), "w", format="mp4",
+                                              options={"movflags": "+faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    source.unlink()
+    data = out.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")  # index first, as the case needs
+    out.write_bytes(data[: int(len(data) * 0.6)])
+    return out
+
+
+def _kinetics(folder: Path, *broken: str) -> Path:
+    """A Kinetics folder with one good clip and the given kinds of broken entries."""
+    root = folder / "k"
+    root.mkdir()
+    _clip(root / clip_filename("abseiling", "AAAAAAAAAAA", 0, 10))
+    name = {kind: clip_filename("archery", f"{kind[:4].upper()}BBBBBBB", 0, 10)
+            for kind in ("truncated", "dangling", "loop")}
+    if "truncated" in broken:
+        _faststart_truncated(root, name["truncated"])
+    if "dangling" in broken:
+        (root / name["dangling"]).symlink_to(folder / "gone.mp4")
+    if "loop" in broken:
+        (root / name["loop"]).symlink_to(root / name["loop"])
+    return root
+
+
+def _only_links(folder: Path) -> Path:
+    root = _kinetics(folder, "dangling", "loop")
+    for path in root.iterdir():
+        if not path.is_symlink():
+            path.unlink()
+    return root
+
+
+CHECK: list[tuple[str, Args, int, str]] = [
+    ("not a dataset", lambda d: [str(d)], 2, "neither a DCSASS copy nor a folder of Kinetics"),
+    ("missing folder", lambda d: [str(d / "none")], 2, "neither a DCSASS copy"),
+]
+SYNTH: list[tuple[str, Args, int, str]] = [
+    ("more memory than there is", lambda d: ["kinetics", "--out", str(d / "k"), "--height",
+                                             "10000", "--width", "10000", "--frames", "10000"],
+     2, "a 10000x10000 clip of 10000 frames needs 5587.9 GiB of memory"),
+    ("odd size", lambda d: ["kinetics", "--out", str(d / "k"), "--height", "33"], 2,
+     "clip size must be even and >= 32, got 33x320"),
+    ("too few frames", lambda d: ["dcsass", "--out", str(d / "k"), "--frames", "8"], 2,
+     "clips need at least 16 frames, got 8"),
+    ("unknown category", lambda d: ["dcsass", "--out", str(d / "k"), "--category", "Nope",
+                                    *TINY], 2, "unknown DCSASS category 'Nope'"),
+]
+SPLIT: list[tuple[str, Args, int, str]] = [
+    ("not a dataset", lambda d: [str(d), "--out", str(d / "s.csv")], 2,
+     "neither a DCSASS copy"),
+    ("only broken links", lambda d: [str(_only_links(d)), "--out", str(d / "s.csv")], 2,
+     "k: no readable labelled clip to split"),
+    ("val + test >= 1", lambda d: [str(_kinetics(d)), "--out", str(d / "s.csv"), "--val", "0.6",
+                                   "--test", "0.5"], 2,
+     "split fractions need 0 <= val, test and val + test < 1 (got 0.6, 0.5)"),
+]
+COMMANDS = {("data", "check"): CHECK, ("data", "synth"): SYNTH, ("data", "split"): SPLIT}
+TABLE = [pytest.param(command, args, code, message, id=f"{command[-1]}: {name}")
+         for command, rows in COMMANDS.items() for name, args, code, message in rows]
+
+
+@pytest.mark.parametrize(("command", "args", "code", "message"), TABLE)
+def test_bad_input_exits_with_one_line(command: tuple[str, ...], args: Args, code: int,
+                                       message: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, *args(tmp_path)]) == code
+    err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
+    assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
+    assert message in err, err
+
+
+def test_memory_is_checked_before_generating(monkeypatch: pytest.MonkeyPatch) -> None:
+    size = synth.ClipSize(240, 320, frames=60)
+    assert size.memory_needed() == 2 * 60 * 240 * 320 * 3
+    monkeypatch.setattr(synth, "available_memory", lambda: size.memory_needed() - 1)
+    with pytest.raises(InputError, match=r"needs 0\.0 GiB of memory, 0\.0 GiB is available"):
+        synth.ClipSize(240, 320, frames=60)
+    assert 0 < synth.available_memory() < 2**50
+
+
+def test_a_truncated_clip_with_its_index_first_is_not_readable(tmp_path: Path) -> None:
+    clip = _faststart_truncated(tmp_path, "t.mp4")
+    assert probe(clip).num_frames == 48  # the header alone says the clip is whole
+    with pytest.raises(VideoDecodeError, match=r"truncated or corrupt: \d+ of the 48 frames"):
+        decode_all(clip)
+    assert decode_all(_clip(tmp_path / "whole.mp4")) == 48
+
+
+def test_check_names_truncated_clips_and_broken_links(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root = _kinetics(tmp_path, "truncated", "dangling", "loop")
+    assert main(["data", "check", str(root), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["usable_clips"] == 1
+    [truncated] = report["unreadable"]
+    assert truncated.startswith("archery-TRUN") and "truncated" in report["unreadable"][truncated]
+    assert {n[:12]: why for n, why in report["broken_links"].items()} == {
+        "archery-DANG": f"dangling symlink to {tmp_path / 'gone.mp4'}",
+        "archery-LOOP": "symlink loop"}
+    assert main(["data", "check", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert "3 clips left out:" in text and "symlink loop" in text
+
+
+def test_check_of_only_broken_links_exits_2(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    root = _only_links(tmp_path)
+    assert main(["data", "check", str(root)]) == 2
+    captured = capsys.readouterr()
+    assert "2 clips left out:" in captured.out and "no readable labelled clip" in captured.err
