@@ -14,10 +14,10 @@ from utils.video.io import VideoDecodeError, probe
 def decode_all(path: str | Path) -> int:
     """Decode every frame of ``path`` and return how many there are.
 
-    A truncated MP4 whose index (``moov``) is at the start still probes fine: the index
-    promises every frame; only decoding to the end shows that the frames are not there. Raises
+    ``probe`` already refuses a file with fewer packets than its index (``moov``) announces;
+    decoding to the end also finds packets that are there but do not decode. Raises
     :class:`VideoDecodeError` when decoding fails or fewer frames decode than the index lists
-    (the container's own count, ``stream.frames``, independent of how ``probe`` counts).
+    (the container's own count, ``stream.frames``).
     """
     probe(path)  # missing, empty or not a video: its own message
     decoded, listed, error = 0, 0, ""
