@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from utils.alerts.cli import METHOD_CHOICES
 from utils.alerts.curves import camera_curves
 from utils.alerts.files import curve_stem
-from utils.alerts.jobs import run_actionlab
 from utils.alerts.planning import METHODS, plan_thresholds
 from utils.alerts.schema import parse_video_names
 from utils.alerts.sources import read_alerts
@@ -31,6 +30,7 @@ from utils.cli import main
 from utils.errors import InputError
 from utils.io import to_jsonable
 from utils.paths import REPO_ROOT
+from utils.process import run_actionlab
 
 ROWS, SEED = 4_000, 2
 

@@ -179,7 +179,7 @@ def test_lab3_extra_is_enough_for_lab3() -> None:
             "            raise ImportError(f'{name} is not installed')\n"
             "sys.meta_path.insert(0, Missing())\n"
             "from utils.alerts import curves, holdout, planning, plots, sources, synth, "
-            "uniformity, validate\nfrom utils.alerts.jobs import run_actionlab\n"
+            "uniformity, validate\nfrom utils.process import run_actionlab\n"
             "from utils.alerts.report import write_camera_curves\n"
             "from utils.cli import build_parser\nbuild_parser()\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
