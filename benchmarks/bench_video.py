@@ -16,6 +16,11 @@ It also times the per-frame resize itself (``--resize-frames`` frames of 320x240
 noise to short side 256): load_clip's torch uint8 kernel against the official float
 ``interpolate`` (PySlowFast) and Pillow (TSM's ``GroupScale``), with the largest difference.
 
+And it times the crop and normalisation (32 resized frames of 256x341 to one 256x256 view):
+``normalized_views`` (frame by frame) against the whole-clip way (stack the frames, crop, one
+transposing float copy to (C, T, H, W), then scale and shift in place), with the largest
+difference.
+
 Each run times every clip with every loader in turn (so all see the same machine load);
 ``--runs`` runs are made and the medians reported. The last line printed is one JSON object.
 """
@@ -154,6 +159,41 @@ def resize_costs(count: int, seed: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def views_costs(seed: int) -> dict[str, float]:
+    """ms per clip of cropping and normalising 32 frames of 256x341 to one 256x256 view: ours
+    frame by frame against stacking the clip first (median of 5 passes)."""
+    from utils.video import transforms as vt
+
+    preset = get_preset("slowfast_r50")
+    frames = list(np.random.default_rng(seed).integers(0, 256, (32, 256, 341, 3), np.uint8))
+    boxes = vt.crop_boxes(256, 341, 256, 1, preset.family)
+    top, left, h, w, _ = boxes[0]
+    scale = 1 / (255 * torch.tensor(preset.std).view(3, 1, 1, 1))
+    shift = -torch.tensor(preset.mean).view(3, 1, 1, 1) * 255 * scale
+
+    def stacked() -> torch.Tensor:  # the clip at once: one transposing copy, two in place
+        clip = torch.from_numpy(np.stack(frames))[:, top : top + h, left : left + w]
+        out = torch.empty((3, len(frames), h, w))
+        return out.copy_(clip.permute(3, 0, 1, 2)).mul_(scale).add_(shift)
+
+    def ours() -> torch.Tensor:
+        return vt.normalized_views(frames, boxes, preset.mean, preset.std)[0]
+
+    def ms(fn: Callable[[], torch.Tensor]) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times)
+
+    return {
+        "stacked_ms": round(ms(stacked), 2),
+        "ours_ms": round(ms(ours), 2),
+        "max_difference": float((stacked() - ours()).abs().max()),
+    }
+
+
 def clips_per_second(
     loaders: dict[str, Loader], paths: list[Path], repeats: int, expected: tuple[int, ...]
 ) -> dict[str, float]:
@@ -206,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, object] = {"runs": args.runs}
     results["resize_ms_per_frame"] = resize_costs(args.resize_frames, args.seed)
     print(f"resize, ms per frame: {results['resize_ms_per_frame']}")
+    results["views_ms_per_clip"] = views_costs(args.seed)
+    print(f"crop and normalise, ms per clip: {results['views_ms_per_clip']}")
     with tempfile.TemporaryDirectory(prefix="bench_video_") as tmp:
         paths = [p for s in args.seconds for p in make_clips(Path(tmp), args.clips, s, args.seed)]
         print(

@@ -12,20 +12,23 @@ from utils.errors import InputError
 from utils.video import transforms as vt
 
 
-def position_clip(t: int = 2, h: int = 6, w: int = 8) -> torch.Tensor:
-    """(T, C, H, W) uint8 with value 10*row + col, so a crop reveals its offset."""
-    grid = (torch.arange(h)[:, None] * 10 + torch.arange(w)[None, :]).to(torch.uint8)
-    return grid.expand(t, 3, h, w).clone()
+def position_frames(t: int = 2, h: int = 6, w: int = 8) -> np.ndarray:
+    """(T, H, W, 3) uint8 with value 10*row + col + 100*frame in every channel, so a crop
+    reveals its offset and a view its frame."""
+    grid = np.arange(h)[:, None] * 10 + np.arange(w)[None, :]
+    values = grid[None] + 100 * np.arange(t)[:, None, None]
+    return np.repeat(values[..., None], 3, axis=-1).astype(np.uint8)
 
 
-def test_layout_conversions() -> None:
+IDENTITY = ((0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255))  # mean, std that keep 0..255
+
+
+def test_views_layout_is_boxes_channels_time() -> None:
     frames = np.zeros((4, 5, 6, 3), np.uint8)
     frames[..., 0] = 255  # red
-    x = vt.to_tchw(frames)
-    assert x.shape == (4, 3, 5, 6) and x[:, 0].eq(255).all() and x[:, 1:].eq(0).all()
-    y = vt.to_normalized_cthw(x, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
-    assert y.shape == (3, 4, 5, 6) and y.dtype == torch.float32 and y.is_contiguous()
-    assert y[0].eq(1.0).all() and y[1:].eq(0.0).all()
+    y = vt.normalized_views(frames, [(0, 0, 5, 6, False)], (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert y.shape == (1, 3, 4, 5, 6) and y.dtype == torch.float32 and y.is_contiguous()
+    assert y[0, 0].eq(1.0).all() and y[0, 1:].eq(0.0).all()
 
 
 def test_short_side_rules_of_torchvision_and_pyslowfast() -> None:
@@ -92,12 +95,29 @@ def test_ten_crops_per_family() -> None:
     assert [b[4] for b in tv] == [False] * 5 + [True] * 5
 
 
-def test_apply_boxes_crops_and_mirrors() -> None:
-    x = position_clip()
-    views = vt.apply_boxes(x, [(1, 2, 4, 4, False), (0, 0, 4, 4, True)])
-    assert views.shape == (2, 2, 3, 4, 4)
-    assert views[0, 0, 0, 0, 0].item() == 12
-    assert torch.equal(views[1], x[..., :4, :4].flip(-1))
+def test_views_crop_and_mirror_every_frame() -> None:
+    frames = position_frames(t=3)
+    views = vt.normalized_views(frames, [(1, 2, 4, 4, False), (0, 0, 4, 4, True)], *IDENTITY)
+    assert views.shape == (2, 3, 3, 4, 4)
+    assert views[0, 0, 0, 0, 0].item() == pytest.approx(12, abs=1e-4)  # row 1, column 2
+    assert views[0, 1, 2, 3, 3].item() == pytest.approx(245, abs=1e-4)  # frame 2, row 4, col 5
+    mirrored = np.flip(frames[:, :4, :4], axis=2).transpose(3, 0, 1, 2).astype(np.float32)
+    np.testing.assert_allclose(views[1].numpy(), mirrored, atol=1e-4)
+    # a list of frames gives the same as their stack
+    assert torch.equal(vt.normalized_views(list(frames), [(1, 2, 4, 4, False)], *IDENTITY),
+                       views[:1])
+
+
+def test_views_reject_bad_input() -> None:
+    frames = position_frames()
+    with pytest.raises(InputError, match="one size"):
+        vt.normalized_views(frames, [(0, 0, 4, 4, False), (0, 0, 3, 3, False)], *IDENTITY)
+    with pytest.raises(InputError, match="does not fit"):
+        vt.normalized_views(frames, [(4, 0, 4, 4, False)], *IDENTITY)
+    with pytest.raises(InputError, match="share one"):
+        vt.normalized_views([frames[0], frames[1, :5]], [(0, 0, 4, 4, False)], *IDENTITY)
+    with pytest.raises(InputError, match="at least one frame"):
+        vt.normalized_views([], [(0, 0, 4, 4, False)], *IDENTITY)
 
 
 def test_crop_boxes_reject_bad_requests() -> None:
@@ -107,10 +127,10 @@ def test_crop_boxes_reject_bad_requests() -> None:
         vt.crop_boxes(6, 8, 7, 1, "torchvision")
 
 
-def test_normalize_per_channel_on_batches() -> None:
-    x = torch.tensor([51, 255, 0], dtype=torch.uint8).view(1, 1, 3, 1, 1).expand(2, 4, 3, 5, 5)
+def test_normalize_per_channel() -> None:
+    frames = np.broadcast_to(np.array([51, 255, 0], np.uint8), (4, 5, 5, 3))
     mean, std = (0.2, 0.5, 0.45), (0.1, 0.25, 0.225)
-    y = vt.to_normalized_cthw(x, mean, std)  # (V, T, C, H, W) -> (V, C, T, H, W)
+    y = vt.normalized_views(frames, [(0, 0, 5, 5, False), (0, 0, 5, 5, True)], mean, std)
     assert y.shape == (2, 3, 4, 5, 5)
     expected = [(51 / 255 - 0.2) / 0.1, (1 - 0.5) / 0.25, -0.45 / 0.225]  # 0, 2, -2
     for c in range(3):
@@ -118,15 +138,13 @@ def test_normalize_per_channel_on_batches() -> None:
                                    rtol=0)
 
 
-def test_random_crop_flip_is_seeded_and_consistent_across_frames() -> None:
-    x = position_clip(t=3)
-    a = vt.random_crop_flip(x, 4, np.random.default_rng(5))
-    b = vt.random_crop_flip(x, 4, np.random.default_rng(5))
-    assert torch.equal(a, b) and a.shape == (3, 3, 4, 4)
-    assert torch.equal(a[0], a[2])  # same geometry for every frame
-    seen = {
-        vt.random_crop_flip(x, 4, np.random.default_rng(s))[0, 0, 0, 0].item() for s in range(40)
-    }
-    assert len(seen) > 5  # offsets and flips vary with the seed
+def test_random_box_is_seeded() -> None:
+    a = vt.random_box(6, 8, 4, np.random.default_rng(5))
+    assert a == vt.random_box(6, 8, 4, np.random.default_rng(5))
+    top, left, h, w, _ = a
+    assert (h, w) == (4, 4) and 0 <= top <= 2 and 0 <= left <= 4
+    seen = {vt.random_box(6, 8, 4, np.random.default_rng(s)) for s in range(40)}
+    assert len(seen) > 5 and {b[4] for b in seen} == {False, True}  # offsets and flips vary
+    assert not vt.random_box(6, 8, 4, np.random.default_rng(0), flip_p=0.0)[4]
     with pytest.raises(InputError, match="does not fit"):
-        vt.random_crop_flip(x, 7, np.random.default_rng(0))
+        vt.random_box(6, 8, 7, np.random.default_rng(0))

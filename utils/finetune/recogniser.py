@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from utils.errors import InputError
 
 if TYPE_CHECKING:
@@ -162,7 +160,7 @@ def score_windows(recogniser: FinetunedRecogniser, path: str | Path, *, window: 
         offsets = preset.indices(length, fps)[0]
         for first in range(0, n - length + 1, max(round(stride * fps), 1)):
             frames = video.read(first + offsets, preset.resize_frames)
-            score = float(recogniser(preset.views(np.stack(frames)))[0, 0])
+            score = float(recogniser(preset.views(frames))[0, 0])
             rows.append({"start": first / fps, "end": (first + length) / fps, "score": score})
     table = pd.DataFrame(rows)
     if recogniser.threshold is not None:

@@ -33,6 +33,7 @@ horizontal flip (p = 0.5); TSM's own multi-scale crop is not reproduced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -217,30 +218,31 @@ class Preset:
 
     def views(
         self,
-        frames: np.ndarray,
+        frames: Sequence[np.ndarray] | np.ndarray,
         *,
         train: bool = False,
         num_crops: int = 1,
         rng: np.random.Generator | None = None,
     ) -> torch.Tensor:
-        """Already resized (T, h, w, 3) uint8 frames -> (num_crops, 3, T, c, c) float32,
-        normalised: the recipe's test crops, or one random crop (and flip) when training."""
+        """Already resized (h, w, 3) uint8 frames of one clip -> (num_crops, 3, T, c, c)
+        float32, normalised: the recipe's test crops, or one random crop (and flip) when
+        training."""
         from utils.video import transforms as vt
 
-        x = vt.to_tchw(frames)
+        if not len(frames):
+            raise InputError(f"{self.name}: no frames to crop")
+        h, w = frames[0].shape[:2]
         if train:
             if num_crops != 1:
                 raise InputError(f"training takes one random crop, got num_crops={num_crops}")
             gen = np.random.default_rng(rng)
-            x = vt.random_crop_flip(x, self.train_crop or self.crop, gen).unsqueeze(0)
+            boxes = [vt.random_box(h, w, self.train_crop or self.crop, gen)]
         else:
             size = self.crop
             if self.family == "tsm" and num_crops == 3:  # full resolution: the short side
-                size = min(x.shape[-2:])
-            h, w = x.shape[-2:]
+                size = min(h, w)
             boxes = vt.crop_boxes(h, w, size, num_crops, self.family)
-            x = vt.apply_boxes(x, boxes)
-        return vt.to_normalized_cthw(x, self.mean, self.std)
+        return vt.normalized_views(frames, boxes, self.mean, self.std)
 
     def transform(
         self,
@@ -262,7 +264,7 @@ class Preset:
             f for i in range(0, len(frames), BATCH)
             for f in self.resize_frames(frames[i : i + BATCH], side)
         ]
-        return self.views(np.stack(resized), train=train, num_crops=num_crops, rng=gen)
+        return self.views(resized, train=train, num_crops=num_crops, rng=gen)
 
 
 def _pyslowfast(
@@ -407,6 +409,9 @@ def load_clip(
         )
         side = preset.train_side(gen) if train else None
         frames = video.read(index.ravel(), lambda batch: preset.resize_frames(batch, side))
-    clips = np.stack(frames).reshape(num_clips, preset.num_frames, *frames[0].shape)
-    views = [preset.views(clip, train=train, num_crops=num_crops, rng=gen) for clip in clips]
+    t = preset.num_frames
+    views = [
+        preset.views(frames[i * t : (i + 1) * t], train=train, num_crops=num_crops, rng=gen)
+        for i in range(num_clips)
+    ]
     return views[0] if len(views) == 1 else torch.cat(views)

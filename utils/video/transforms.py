@@ -66,26 +66,45 @@ def resize_frames(
     return list(y.permute(0, 2, 3, 1).numpy()[: len(frames)])
 
 
-def to_tchw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """(T, H, W, C) frames -> a (T, C, H, W) view (no copy)."""
-    x = torch.as_tensor(frames)
-    if x.ndim != 4:
-        raise InputError(f"expected (T, H, W, C) frames, got shape {tuple(x.shape)}")
-    return x.permute(0, 3, 1, 2)
-
-
-def to_normalized_cthw(
-    x: torch.Tensor, mean: Sequence[float], std: Sequence[float]
+def normalized_views(
+    frames: Sequence[np.ndarray] | np.ndarray,
+    boxes: Sequence[Box],
+    mean: Sequence[float],
+    std: Sequence[float],
 ) -> torch.Tensor:
-    """(..., T, C, H, W) uint8 -> contiguous (..., C, T, H, W) float32, ``(x / 255 - mean) /
-    std`` per channel, computed as ``x * (1 / (255 std)) - mean / std``: one copy and two
-    in-place passes (float32 rounding apart, the same numbers)."""
-    shape = (-1, 1, 1, 1)
-    m = torch.as_tensor(mean, dtype=torch.float64).view(shape)
-    s = torch.as_tensor(std, dtype=torch.float64).view(shape)
-    out = torch.empty(x.transpose(-4, -3).shape, dtype=torch.float32, device=x.device)
-    out.copy_(x.transpose(-4, -3))
-    return out.mul_((1 / (255 * s)).to(out)).add_((-m / s).to(out))
+    """(H, W, 3) uint8 frames of one size -> (len(boxes), 3, T, h, w) float32, contiguous: each
+    box's crop (mirrored when its flip is set: the official code crops, then mirrors),
+    ``(x / 255 - mean) / std`` per channel, computed as ``x * (1 / (255 std)) - mean / std``.
+
+    Frame by frame, so each crop is converted and normalised while it is in cache and the
+    frames are never stacked (``benchmarks/bench_video.py`` times it against stacking the clip
+    and normalising it whole).
+    """
+    if not len(frames) or not boxes:
+        raise InputError("normalized_views needs at least one frame and one box")
+    height, width = frames[0].shape[:2]
+    _, _, h, w, _ = boxes[0]
+    if any(b[2:4] != (h, w) for b in boxes):
+        raise InputError(f"all boxes must have one size, got {[b[2:4] for b in boxes]}")
+    if any(top + bh > height or left + bw > width for top, left, bh, bw, _ in boxes):
+        raise InputError(f"a crop box {list(boxes)} does not fit a {height}x{width} frame")
+    m = torch.as_tensor(mean, dtype=torch.float64).view(-1, 1, 1)
+    s = torch.as_tensor(std, dtype=torch.float64).view(-1, 1, 1)
+    scale, shift = (1 / (255 * s)).float(), (-m / s).float()
+    out = torch.empty((len(boxes), 3, len(frames), h, w), dtype=torch.float32)
+    for t, frame in enumerate(frames):
+        frame = np.asarray(frame)
+        if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
+            raise InputError(f"frames must share one (H, W, 3) uint8 shape: frame {t} is "
+                             f"{frame.shape} {frame.dtype}, frame 0 {(height, width, 3)}")
+        # torch wraps only writable arrays (nothing is written here)
+        x = torch.from_numpy(frame if frame.flags.writeable else frame.copy())
+        for v, (top, left, _, _, flip) in enumerate(boxes):
+            crop = x[top : top + h, left : left + w].permute(2, 0, 1)
+            view = out[v, :, t]
+            view.copy_(crop.flip(-1) if flip else crop)
+            view.mul_(scale).add_(shift)
+    return out
 
 
 def _centre(length: int, size: int, style: CropStyle) -> int:
@@ -132,29 +151,12 @@ def crop_boxes(
     return [(y, x, size, size, flip) for flip in (False, True) for y, x in five]
 
 
-def apply_boxes(x: torch.Tensor, boxes: Sequence[Box]) -> torch.Tensor:
-    """Crops of (..., H, W) stacked on a new first dimension: (len(boxes), ..., h, w). A
-    mirrored box is the crop flipped left-right (the official code crops, then mirrors)."""
-    views = []
-    for top, left, h, w, flip in boxes:
-        view = x[..., top : top + h, left : left + w]
-        views.append(view.flip(-1) if flip else view)
-    return torch.stack(views)
-
-
-def random_crop_flip(
-    x: torch.Tensor,
-    size: int,
-    rng: np.random.Generator,
-    *,
-    flip_p: float = 0.5,
-) -> torch.Tensor:
-    """A random (..., size, size) crop, flipped horizontally with probability ``flip_p``. One
-    draw for the whole clip, so every frame gets the same geometry and the motion stays
-    coherent."""
-    h, w = x.shape[-2:]
-    if size > h or size > w:
-        raise InputError(f"crop {size}x{size} does not fit a {h}x{w} frame")
-    top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    x = x[..., top : top + size, left : left + size]
-    return x.flip(-1) if rng.random() < flip_p else x
+def random_box(
+    height: int, width: int, size: int, rng: np.random.Generator, *, flip_p: float = 0.5
+) -> Box:
+    """A random ``size`` x ``size`` crop box, mirrored with probability ``flip_p``. One draw for
+    the whole clip, so every frame gets the same geometry and the motion stays coherent."""
+    if size > height or size > width:
+        raise InputError(f"crop {size}x{size} does not fit a {height}x{width} frame")
+    top, left = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
+    return top, left, size, size, bool(rng.random() < flip_p)
