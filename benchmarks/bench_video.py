@@ -22,7 +22,9 @@ transposing float copy to (C, T, H, W), then scale and shift in place), with the
 difference.
 
 Each run times every clip with every loader in turn (so all see the same machine load);
-``--runs`` runs are made and the medians reported. The last line printed is one JSON object.
+``--runs`` runs are made and the medians reported. Decoding alone (the same indices, RGB
+frames, no transform) is timed the same way against decord, to show how much of the difference
+is the decoder's. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.video.io import BATCH, write_video
+from utils.video.io import BATCH, VideoReader, write_video
 from utils.video.presets import PRESETS, Preset, get_preset, load_clip
 
 Loader = Callable[[Path], torch.Tensor]
@@ -67,13 +69,25 @@ def make_clips(folder: Path, count: int, seconds: float, seed: int) -> list[Path
     return paths
 
 
-def decord_loader(preset: Preset) -> Loader:
+def decord_loader(preset: Preset, transform: bool = True) -> Loader:
     import decord
 
     def load(path: Path) -> torch.Tensor:
         video = decord.VideoReader(str(path), num_threads=1)
         index = preset.indices(len(video), video.get_avg_fps())
-        return preset.transform(video.get_batch(index.ravel().tolist()).asnumpy())
+        frames = video.get_batch(index.ravel().tolist()).asnumpy()
+        return preset.transform(frames) if transform else torch.from_numpy(frames)
+
+    return load
+
+
+def decode_only(preset: Preset) -> Loader:
+    """load_clip's decoding without the transform: the same indices, RGB frames stacked."""
+
+    def load(path: Path) -> torch.Tensor:
+        with VideoReader(path) as video:
+            index = preset.indices(video.num_frames, video.info.fps)
+            return torch.from_numpy(np.stack(video.read(index.ravel())))
 
     return load
 
@@ -274,18 +288,25 @@ def main(argv: list[str] | None = None) -> int:
                 base: statistics.median(r["load_clip"] / r[base] for r in rates)
                 for base in ("decord", "pytorchvideo")
             }
+            decoders = {"load_clip": decode_only(preset), "decord": decord_loader(preset, False)}
+            frames = (preset.num_frames, *decoders["load_clip"](paths[0]).shape[1:])
+            decode_rates = [
+                clips_per_second(decoders, paths, args.repeats, frames) for _ in range(args.runs)
+            ]
+            decode_ratio = statistics.median(r["load_clip"] / r["decord"] for r in decode_rates)
             results[name] = {
                 "clips_per_s_median": {k: round(v, 2) for k, v in median.items()},
                 "clips_per_s_runs": [{k: round(v, 2) for k, v in r.items()} for r in rates],
                 "speedup_vs_decord_median": round(ratio["decord"], 2),
                 "speedup_vs_pytorchvideo_median": round(ratio["pytorchvideo"], 2),
+                "decode_only_speedup_vs_decord_median": round(decode_ratio, 2),
                 "max_grey_level_difference": {k: round(v, 3) for k, v in gaps.items()},
             }
             print(
                 f"{name}: load_clip {median['load_clip']:.2f} clips/s, decord "
                 f"{median['decord']:.2f} (x{ratio['decord']:.2f}), pytorchvideo "
-                f"{median['pytorchvideo']:.2f} (x{ratio['pytorchvideo']:.2f}), medians of "
-                f"{args.runs} runs"
+                f"{median['pytorchvideo']:.2f} (x{ratio['pytorchvideo']:.2f}); decoding alone "
+                f"x{decode_ratio:.2f} decord; medians of {args.runs} runs"
             )
     print(json.dumps(results))
     return 0
