@@ -299,17 +299,12 @@ class _Collector:
     def __init__(self, frames_fn: FramesFn | None) -> None:
         self.frames_fn = frames_fn
         self.reformatter = VideoReformatter()
-        self.options: dict[str, int] = {"threads": 1}
         self.keys: list[int] = []
         self.pending: list[np.ndarray] = []
         self.done: dict[int, np.ndarray] = {}
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        try:
-            rgb = self.reformatter.reformat(frame, format="rgb24", **self.options).to_ndarray()
-        except TypeError:  # PyAV < 15 has no threads option (and no automatic threading)
-            self.options = {}
-            rgb = self.reformatter.reformat(frame, format="rgb24").to_ndarray()
+        rgb = self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
         return _upright(rgb, getattr(frame, "rotation", 0))
 
     def add(self, key: int, frame: av.VideoFrame) -> None:
@@ -376,9 +371,9 @@ def write_video(
 
     ``times`` (seconds, increasing) gives each frame its own timestamp, for variable frame rate
     files; ``fps`` is then only the nominal rate. ``preset`` is x264's speed/size trade-off
-    ("veryfast" still makes B-frames). Height and width must be even (yuv420p). One
-    encoder thread (x264 and its lookahead), bit-exact muxing and no wall-clock metadata make the
-    bytes identical for identical input.
+    ("veryfast" still makes B-frames). Height and width must be even (yuv420p). One thread
+    everywhere (the RGB to YUV conversion, x264 and its lookahead), bit-exact muxing and no
+    wall-clock metadata make the bytes identical for identical input.
     """
     path = Path(path)
     frames = np.asarray(frames)
@@ -416,8 +411,12 @@ def write_video(
             "threads": "1",
             "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0",
         }
+        # Converted here on one thread: PyAV's own conversion before encoding picks its thread
+        # count by version (17 used every core), and the bytes must not depend on it.
+        to_yuv = VideoReformatter()
         for image, p in zip(frames, pts, strict=True):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame = to_yuv.reformat(rgb, format="yuv420p", threads=1)
             frame.pts, frame.time_base = p, time_base
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
