@@ -3,8 +3,9 @@
 The point values (ROC-AUC, average precision, confusion counts) are scikit-learn's; what is
 kept here is what it does not offer: ratios from counts over arrays (every threshold of a sweep
 at once: ``benchmarks/bench_metrics.py`` finds the same numbers thousands of times faster than
-scikit-learn's per-threshold ``precision_recall_fscore_support``), explicit NaN for undefined ranking metrics, and a stratified bootstrap of ROC-AUC and
-AP computed for all resamples at once (checked against ``scipy.stats.bootstrap`` in the tests).
+scikit-learn's per-threshold ``precision_recall_fscore_support``), explicit NaN for undefined
+ranking metrics, and a stratified bootstrap of ROC-AUC and AP computed for all resamples at once
+(checked against ``scipy.stats.bootstrap`` in the tests).
 
 Every function takes ``y_true`` (0/1 or bool) and, where relevant, ``y_score`` (higher = more
 positive); a sample is predicted positive when ``score >= threshold``. Undefined values are made
