@@ -411,8 +411,8 @@ def write_video(
             "threads": "1",
             "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0",
         }
-        # Converted here on one thread: PyAV's own conversion before encoding picks its thread
-        # count by version (17 used every core), and the bytes must not depend on it.
+        # Converted here, on one thread, rather than inside encode() with the codec's thread
+        # count: the bytes stay the same whatever threads the encoder is given.
         to_yuv = VideoReformatter()
         for image, p in zip(frames, pts, strict=True):
             rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
