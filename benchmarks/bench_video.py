@@ -110,6 +110,16 @@ def pytorchvideo_loader(preset: Preset) -> Loader:
     return load
 
 
+def median_ms(fn: Callable[[], object], passes: int) -> float:
+    """Median wall time of ``passes`` calls of ``fn``, in ms."""
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def resize_costs(count: int, seed: int) -> dict[str, dict[str, float]]:
     """ms per frame of each resize, median of 3 passes, and the largest difference (grey
     levels) of ours from the official one: {size: {...}}."""
@@ -118,12 +128,7 @@ def resize_costs(count: int, seed: int) -> dict[str, dict[str, float]]:
     from utils.video import transforms as vt
 
     def ms(fn: Callable[[], object]) -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000 / count)
-        return statistics.median(times)
+        return median_ms(fn, passes=3) / count
 
     rng = np.random.default_rng(seed)
     out = {}
@@ -193,17 +198,9 @@ def views_costs(seed: int) -> dict[str, float]:
     def ours() -> torch.Tensor:
         return vt.normalized_views(frames, boxes, preset.mean, preset.std)[0]
 
-    def ms(fn: Callable[[], torch.Tensor]) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000)
-        return statistics.median(times)
-
     return {
-        "stacked_ms": round(ms(stacked), 2),
-        "ours_ms": round(ms(ours), 2),
+        "stacked_ms": round(median_ms(stacked, passes=5), 2),
+        "ours_ms": round(median_ms(ours, passes=5), 2),
         "max_difference": float((stacked() - ours()).abs().max()),
     }
 
