@@ -372,8 +372,9 @@ def write_video(
     ``times`` (seconds, increasing) gives each frame its own timestamp, for variable frame rate
     files; ``fps`` is then only the nominal rate. ``preset`` is x264's speed/size trade-off
     ("veryfast" still makes B-frames). Height and width must be even (yuv420p). One thread
-    everywhere (the RGB to YUV conversion, x264 and its lookahead), bit-exact muxing and no
-    wall-clock metadata make the bytes identical for identical input.
+    everywhere (the RGB to YUV conversion inside ``encode()`` takes the codec's thread count;
+    x264 and its lookahead), bit-exact muxing and no wall-clock metadata make the bytes
+    identical for identical input.
     """
     path = Path(path)
     frames = np.asarray(frames)
@@ -411,12 +412,8 @@ def write_video(
             "threads": "1",
             "x264-params": "threads=1:lookahead-threads=1:sliced-threads=0",
         }
-        # Converted here, on one thread, rather than inside encode() with the codec's thread
-        # count: the bytes stay the same whatever threads the encoder is given.
-        to_yuv = VideoReformatter()
         for image, p in zip(frames, pts, strict=True):
-            rgb = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame = to_yuv.reformat(rgb, format="yuv420p", threads=1)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = p, time_base
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
