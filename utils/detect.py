@@ -25,12 +25,16 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from utils.errors import InputError
+from utils.errors import InputError, code_refusal
 from utils.io import atomic_path, write_json
 
 # Keep ultralytics from reaching the internet at import, build or predict time.
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_VERBOSE", "False")
+# ultralytics unpickles a .pt with weights_only=False (code in the file runs) unless this switch,
+# read when ultralytics is imported, makes it a weights-only load against an allow-list of its
+# model classes; forced, not defaulted, so the environment cannot turn it off.
+os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"
 
 KEYPOINTS = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -75,7 +79,11 @@ def load_yolo(*, pose: bool = False, weights: str = "default", size: str = "n",
     """
     import torch
     from ultralytics import YOLO
+    from ultralytics.nn import tasks
 
+    if not tasks.SAFE_LOAD:  # ultralytics imported before this module, without the switch
+        raise RuntimeError("ultralytics was imported without ULTRALYTICS_SAFE_LOAD=1: refusing "
+                           "to load YOLO weights with code execution enabled")
     stem = f"yolov8{size}{'-pose' if pose else ''}"
     if weights == "none":
         torch.manual_seed(seed)
@@ -85,15 +93,25 @@ def load_yolo(*, pose: bool = False, weights: str = "default", size: str = "n",
             model, pretrained = YOLO(f"{stem}.pt"), True
         except Exception as exc:  # ultralytics raises several types when a download fails
             raise InputError(
-                f"--weights default: cannot load {stem}.pt ({type(exc).__name__}: {exc}); "
+                f"--weights default: cannot load {stem}.pt "
+                f"({code_refusal(exc) or type(exc).__name__}); "
                 f"download https://github.com/ultralytics/assets/releases/download/v8.3.0/"
                 f"{stem}.pt into the working directory, pass its path, or use --weights none "
                 "(random weights)"
-            ) from exc
+            ) from None
     else:
         if not Path(weights).is_file():
             raise InputError(f"--weights {weights}: no such file")
-        model, pretrained = YOLO(weights), True
+        try:
+            model, pretrained = YOLO(weights), True
+        except Exception as exc:  # TypeError, UnpicklingError, RuntimeError, EOFError...
+            raise InputError(f"--weights {weights}: " + (
+                code_refusal(exc) or "not a YOLO checkpoint (empty, truncated or another "
+                f"kind of file: {type(exc).__name__})")) from None
+    task = "pose" if pose else "detect"
+    if model.task != task:
+        raise InputError(f"--weights {weights}: a YOLO {model.task!r} model; "
+                         f"{'--pose needs' if pose else 'boxes need'} a {task!r} model")
     names = {int(k): str(v) for k, v in model.names.items()}
     if not pretrained:  # a yaml-built model has index names; the classes are COCO's
         names = {0: "person"} if pose else _coco_names()

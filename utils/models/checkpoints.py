@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from utils.errors import InputError
+from utils.errors import InputError, code_refusal, first_line
 from utils.models.base import VideoClassifier
 from utils.models.spec import ModelSpec
 
@@ -102,7 +102,8 @@ def read_checkpoint(path: Path) -> Any:
         with torch.serialization.safe_globals(_numpy_data_types()):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types; all mean a bad file
-        raise InputError(f"{path}: not a loadable PyTorch checkpoint ({exc})") from exc
+        raise InputError(f"{path}: " + (code_refusal(exc) or "not a loadable PyTorch "
+                                        f"checkpoint ({first_line(exc)})")) from None
 
 
 def _entry(obj: Any, key: str, path: Path, fmt: str) -> Mapping[str, torch.Tensor]:
