@@ -191,6 +191,36 @@ def test_interrupted_extraction_resumes(small: Path, tmp_path: Path) -> None:
     assert np.array_equal(resumed.matrix, fresh.matrix)
 
 
+def test_cache_is_keyed_by_clip_file_not_name(small: Path, tmp_path: Path) -> None:
+    """Two datasets with the same clip names and other content (here: two clips' files swapped)
+    get their own features through one shared cache; the same dataset reuses every row."""
+    names = sorted(c.name for c in load_dcsass(small, progress=False).clips)[:4]
+    roots = {k: shutil.copytree(small, tmp_path / k) for k in ("one", "two")}
+    paths = {k: {c.name: c.path for c in load_dcsass(r, progress=False).clips}
+             for k, r in roots.items()}
+    a, b = names[0], names[1]
+    swap_a, swap_b = paths["two"][a].read_bytes(), paths["two"][b].read_bytes()
+    paths["two"][a].write_bytes(swap_b)
+    paths["two"][b].write_bytes(swap_a)
+    args = {"backbone": "fl", "cache_dir": tmp_path / "cache", "progress": False}
+    got = {k: extract_features(FirstLastChange(), {n: paths[k][n] for n in names}, WHOLE_CLIP,
+                               **args) for k in ("one", "two")}
+    assert (got["two"].computed, got["two"].reused) == (4, 0)  # no row of "one" reused
+    one, two = got["one"].matrix, got["two"].matrix
+    assert not np.array_equal(one[0], one[1])
+    assert np.array_equal(two[0], one[1]) and np.array_equal(two[1], one[0])
+    assert np.array_equal(two[2:], one[2:])
+    again = extract_features(FirstLastChange(), {n: paths["one"][n] for n in names}, WHOLE_CLIP,
+                             **args)
+    assert (again.computed, again.reused) == (0, 4) and np.array_equal(again.matrix, one)
+    assert len(FeatureCache(tmp_path / "cache", "fl")) == 8
+    paths["one"][a].write_bytes(swap_b)  # rewritten in place: recomputed, the others reused
+    edited = extract_features(FirstLastChange(), {n: paths["one"][n] for n in names},
+                              WHOLE_CLIP, **args)
+    assert (edited.computed, edited.reused) == (1, 3)
+    assert np.array_equal(edited.matrix[0], one[1])
+
+
 def test_augmented_views_are_cached_and_reproducible(small: Path, tmp_path: Path) -> None:
     report = load_dcsass(small, progress=False)
     clips = {c.name: c.path for c in report.clips[:3]}

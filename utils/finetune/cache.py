@@ -6,10 +6,15 @@ on them in seconds (``benchmarks/bench_finetune.py`` measures it).
 
 One safetensors file per backbone (``<cache_dir>/<backbone>.safetensors``) holds a float32 matrix
 ``features`` (rows, D) and, in its metadata, the key of every row: (weights hash, preset, clip,
-view); the backbone is the file. Rows of other weights or presets live side by side in the same
-file. The file is rewritten atomically every ``flush_every`` clips and when extraction stops for
-any reason (an exception, Ctrl-C), so an interrupted run resumes where it stopped. A clip that
-cannot be decoded is listed with the reason (never silently dropped) and retried on the next run.
+view, source); the backbone is the file. ``source`` (:func:`clip_source`) identifies the file the
+clip was read from: its absolute path (so the dataset root) and its content (size, mtime and a
+hash of its first and last bytes). Clip names alone are not enough: the synthetic and the real
+DCSASS share them, and the default cache is shared by every dataset. A file of the older format
+(keys without a source) cannot tell whose clips it holds: it is ignored and rewritten.
+Rows of other weights or presets live side by side in the same file. The file is rewritten
+atomically every ``flush_every`` clips and when extraction stops for any reason (an exception,
+Ctrl-C), so an interrupted run resumes where it stopped. A clip that cannot be decoded is
+listed with the reason (never silently dropped) and retried on the next run.
 
 Views: view 0 is the test-time view (one centred clip, one centre crop). Views 1..A are training
 augmentations (random clip, jittered crop, flip), each drawn from a generator seeded by
@@ -38,7 +43,28 @@ if TYPE_CHECKING:
     from utils.video.presets import Preset
 
 CACHE_DIR = DATA_DIR / "features"
-FORMAT = "actionlab-feature-cache-1"
+FORMAT = "actionlab-feature-cache-2"
+STALE_FORMATS = ("actionlab-feature-cache-1",)
+EDGE_BYTES = 1 << 16  # hashed at each end of a clip file
+
+
+def clip_source(path: str | Path) -> str:
+    """sha256 (first 16 hex digits) of a clip file's absolute path, size, mtime and first and
+    last :data:`EDGE_BYTES`: another dataset, or a file rewritten in place, is another key.
+    An unreadable file gets a key of its own; decoding it then fails and is reported."""
+    path = Path(path)
+    digest = hashlib.sha256(str(path.resolve()).encode())
+    try:
+        info = path.stat()
+        with path.open("rb") as handle:
+            head = handle.read(EDGE_BYTES)
+            handle.seek(max(info.st_size - EDGE_BYTES, 0))
+            tail = handle.read(EDGE_BYTES)
+    except OSError as exc:
+        digest.update(f"unreadable|{exc.strerror}".encode())
+    else:
+        digest.update(f"|{info.st_size}|{info.st_mtime_ns}|".encode() + head + tail)
+    return digest.hexdigest()[:16]
 
 
 def weights_hash(model: torch.nn.Module) -> str:
@@ -70,6 +96,7 @@ class Key:
     preset: str
     clip: str
     view: int
+    source: str = ""  # clip_source of the clip's file
 
 
 class FeatureCache:
@@ -96,11 +123,13 @@ class FeatureCache:
         except (SafetensorError, KeyError, ValueError, OSError) as exc:
             raise InputError(f"{self.path}: unreadable feature cache ({exc}); delete it to "
                              "recompute the features") from exc
+        if meta.get("format") in STALE_FORMATS and meta.get("backbone") == self.backbone:
+            return  # keys without the clip's source: rows of unknown datasets, recomputed
         if meta.get("format") != FORMAT or meta.get("backbone") != self.backbone:
             raise InputError(f"{self.path}: not a feature cache of {self.backbone!r} "
                              f"(format {meta.get('format')!r}, backbone {meta.get('backbone')!r})")
-        self._rows = {Key(w, p, c, int(v)): row for (w, p, c, v), row in zip(keys, matrix,
-                                                                              strict=True)}
+        self._rows = {Key(w, p, c, int(v), s): row
+                      for (w, p, c, v, s), row in zip(keys, matrix, strict=True)}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -125,7 +154,8 @@ class FeatureCache:
         keys = list(self._rows)
         matrix = np.stack([self._rows[k] for k in keys]).astype(np.float32)
         meta = {"format": FORMAT, "backbone": self.backbone,
-                "keys": json.dumps([[k.weights, k.preset, k.clip, k.view] for k in keys])}
+                "keys": json.dumps([[k.weights, k.preset, k.clip, k.view, k.source]
+                                    for k in keys])}
         with atomic_path(self.path) as tmp:
             save_file({"features": matrix}, str(tmp), metadata=meta)
         self._dirty = False
@@ -174,7 +204,8 @@ def extract_features(
     ``model`` is any torch module with ``features(x) -> (N, D)`` (a zoo model, or a test stand-in).
 
     ``augment`` training views per clip are added to the test view (view 0). Rows already in
-    the cache (same backbone file, weights hash, preset, clip name and view) are reused;
+    the cache (same backbone file, weights hash, preset, clip name, view and clip file, see
+    :func:`clip_source`) are reused;
     ``cache_dir=None`` keeps nothing (a backbone being fine-tuned changes every epoch). On CUDA
     the forward runs under autocast (float16); the cache always stores float32.
     """
@@ -188,9 +219,13 @@ def extract_features(
                          f"{batch_size}, {flush_every})")
     cache = FeatureCache(cache_dir, backbone)
     weights, pid = weights_hash(model), preset_id(preset)
+    sources = {name: clip_source(path) for name, path in clips.items()}
     views = range(augment + 1)
-    todo = [(name, v) for name in clips for v in views
-            if Key(weights, pid, name, v) not in cache]
+
+    def key(name: str, v: int) -> Key:
+        return Key(weights, pid, name, v, sources[name])
+
+    todo = [(name, v) for name in clips for v in views if key(name, v) not in cache]
     reused = len(clips) * len(views) - len(todo)
     failed: dict[str, str] = {}
     batch: list[tuple[str, int, torch.Tensor]] = []
@@ -203,7 +238,7 @@ def extract_features(
         with torch.inference_mode(), torch.autocast("cuda", enabled=device.startswith("cuda")):
             out = model.features(x).float().cpu().numpy()
         for (name, v, _), row in zip(batch, out, strict=True):
-            cache.put(Key(weights, pid, name, v), row)
+            cache.put(key(name, v), row)
         computed += len(batch)
         batch.clear()
 
@@ -232,6 +267,6 @@ def extract_features(
     if not kept:
         raise InputError(f"no clip could be decoded ({len(failed)} failed, e.g. "
                          f"{next(iter(failed.values()), '')})")
-    matrix = np.stack([np.stack([cache[Key(weights, pid, name, v)] for v in views])
+    matrix = np.stack([np.stack([cache[key(name, v)] for v in views])
                        for name in kept])
     return Features(kept, matrix, failed, computed=computed, reused=reused)
