@@ -14,6 +14,7 @@ from utils.bench.budget import COURSE_T4, best_within_budget, videos_per_second
 from utils.bench.run import RANDOM_WEIGHTS, RESULT_FIELDS, predict_clip
 from utils.cli import main
 from utils.errors import InputError
+from utils.io import RUN_MANIFEST
 from utils.models import build_model, get_weights, list_models
 
 
@@ -37,7 +38,11 @@ def bench_out(clips: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_results_json_has_exactly_the_schema(bench_out: Path) -> None:
     results = json.loads((bench_out / "results.json").read_text())
-    assert set(results) == {"device", "weights", "views", "models"}
+    assert set(results) == {"device", "weights", "views", "models", "run_id"}
+    manifest = json.loads((bench_out / RUN_MANIFEST).read_text())
+    assert manifest["run_id"] == results["run_id"]
+    assert sorted(manifest["files"]) == ["accuracy_vs_latency.png", "predictions.csv",
+                                         "results.csv", "results.json", "speed.json"]
     assert results["weights"] == RANDOM_WEIGHTS and results["views"] == "2x3"
     assert results["device"] == "cpu"
     (row,) = results["models"]

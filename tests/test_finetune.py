@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from utils.finetune.evaluate import leakage_comparison
 from utils.finetune.head import predict, train_head
 from utils.finetune.recogniser import score_paths, score_windows
 from utils.finetune.run import choose_weights, ensure_run, finetune
+from utils.io import RUN_MANIFEST, file_sha256
 from utils.metrics import average_precision
 from utils.models import build_model, list_models
 from utils.video.io import probe
@@ -301,8 +303,62 @@ def test_load_run_refuses_other_weights(runs: dict[str, Path], tmp_path: Path) -
     config = json.loads((run / "config.json").read_text())
     config["seed"] += 1  # random weights drawn with another seed hash differently
     (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match=r"config\.json is not the file run \w+ wrote"):
+        load_run(run, device="cpu")  # edited after the run: refused as not the run's file
+    manifest = json.loads((run / RUN_MANIFEST).read_text())
+    manifest["files"]["config.json"] = file_sha256(run / "config.json")
+    (run / RUN_MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="hashes to"):
         load_run(run, device="cpu")
+
+
+def _run_files(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
+
+
+def test_interrupted_run_write_leaves_the_earlier_run_whole(
+        small: Path, runs: dict[str, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 5th file of a new run fails to be written over an earlier run: the earlier run is
+    still there, complete and unchanged, and no temporary folder is left beside it."""
+    run = tmp_path / "run"
+    shutil.copytree(runs["a"], run)
+    before = _run_files(run)
+    assert set(before) == {"config.json", "curves.png", "head.safetensors", "history.csv",
+                           "metrics.json", RUN_MANIFEST, "scores.csv", "split.csv",
+                           "sweep_val.csv", "training.png"}
+    replace, written = os.replace, []
+
+    def fail_fifth(src: str | Path, dst: str | Path) -> None:
+        if ".new." in Path(dst).parent.name:  # a file landing in the run being written
+            written.append(Path(dst).name)
+            if len(written) == 5:
+                raise OSError(28, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_fifth)
+    with pytest.raises(OSError, match="No space left"):
+        finetune(small, out=run, backbone="tiny3d", weights="none", epochs=2, n_boot=10,
+                 seed=3, cache_dir=runs["base"] / "cache", device="cpu", progress=False)
+    monkeypatch.undo()
+    assert len(written) == 5
+    assert _run_files(run) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert load_run(run, device="cpu").threshold == json.loads(
+        before["metrics.json"])["threshold"]["value"]
+
+
+def test_score_refuses_a_folder_mixing_two_runs(runs: dict[str, Path], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(runs["a"], run)
+    # run b was made with the same settings: same tensors, but another run's file
+    shutil.copy(runs["b"] / "head.safetensors", run / "head.safetensors")
+    clip = next((runs["base"] / "a").glob("*.csv"))  # any file: refused before reading it
+    assert main(["score", "--run", str(run), str(clip)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("actionlab: error: ")
+    assert "head.safetensors is not the file run" in err and "different runs mixed" in err
 
 
 def test_end_to_end_last_stage_on_cpu(small: Path, tmp_path: Path) -> None:

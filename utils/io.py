@@ -4,12 +4,14 @@ follows a symlink or replaces a FIFO, a device or a folder that is not ours."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,18 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
     return path
 
 
+def check_folder_target(path: str | Path, *, owned_marker: str) -> Path:
+    """``path`` when :func:`staged_folder` may replace it: absent, empty, or holding
+    ``owned_marker``; :class:`InputError` otherwise. Callers with a long run ahead check first."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise InputError(f"{path}: exists and is not a folder; refusing to replace it")
+    if path.is_dir() and any(path.iterdir()) and not (path / owned_marker).is_file():
+        raise InputError(f"{path}: folder is not empty and holds no {owned_marker}; refusing to "
+                         "replace files that are not from an earlier run (choose another --out)")
+    return path
+
+
 @contextmanager
 def staged_folder(path: str | Path, *, owned_marker: str) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``path``; on success it replaces ``path`` whole.
@@ -133,12 +147,7 @@ def staged_folder(path: str | Path, *, owned_marker: str) -> Iterator[Path]:
     """
     import shutil
 
-    path = Path(path)
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
-        raise InputError(f"{path}: exists and is not a folder; refusing to replace it")
-    if path.is_dir() and any(path.iterdir()) and not (path / owned_marker).is_file():
-        raise InputError(f"{path}: folder is not empty and holds no {owned_marker}; refusing to "
-                         "replace files that are not from an earlier run (choose another --out)")
+    path = check_folder_target(path, owned_marker=owned_marker)
     make_folder(path.parent)
     try:
         fresh = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.new."))
@@ -156,3 +165,51 @@ def staged_folder(path: str | Path, *, owned_marker: str) -> Iterator[Path]:
         shutil.rmtree(fresh, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+RUN_MANIFEST = "run.json"
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def staged_run(path: str | Path) -> Iterator[tuple[Path, str]]:
+    """:func:`staged_folder` for a run: yields (fresh folder, run id); on success writes
+    ``run.json`` (the run id and every file's sha256) before the swap.
+
+    Writers put the run id in the files that can hold it; :func:`check_run` then tells a
+    folder whose files come from different runs (copied, or replaced by hand) from a whole one.
+    """
+    run_id = uuid.uuid4().hex[:16]
+    with staged_folder(path, owned_marker=RUN_MANIFEST) as fresh:
+        yield fresh, run_id
+        files = {p.name: file_sha256(p) for p in sorted(fresh.iterdir()) if p.is_file()}
+        write_json({"run_id": run_id, "files": files}, fresh / RUN_MANIFEST)
+
+
+def check_run(path: str | Path, names: Iterable[str]) -> str:
+    """The run id of the run folder ``path`` after checking that each of ``names`` is there and
+    is the file the run wrote (its sha256 in ``run.json``); :class:`InputError` otherwise."""
+    path = Path(path)
+    try:
+        manifest = json.loads((path / RUN_MANIFEST).read_text())
+        run_id, files = str(manifest["run_id"]), dict(manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a complete run folder (no readable {RUN_MANIFEST}: "
+                         f"{exc})") from None
+    for name in names:
+        try:
+            found = file_sha256(path / name)
+        except OSError as exc:
+            raise InputError(f"{path / name}: missing from the run ({exc.strerror})") from None
+        if files.get(name) != found:
+            raise InputError(f"{path}: {name} is not the file run {run_id} wrote (files of "
+                             "different runs mixed); rerun into an empty folder")
+    return run_id

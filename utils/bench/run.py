@@ -24,7 +24,14 @@ from utils.bench.device import resolve_device
 from utils.bench.speed import measure_speed
 from utils.datamode import DataChoice
 from utils.errors import InputError
-from utils.io import atomic_path, save_figure, write_json
+from utils.io import (
+    RUN_MANIFEST,
+    atomic_path,
+    check_folder_target,
+    save_figure,
+    staged_run,
+    write_json,
+)
 from utils.video.presets import Preset
 
 RESULT_FIELDS = (
@@ -198,13 +205,13 @@ def run_benchmark(
     from utils.models import get_weights
 
     names = check_models(names)
+    check_folder_target(out_dir, owned_marker=RUN_MANIFEST)  # before the long part
     device = resolve_device(device)
     label = weights_label(weights)
     choice, report = kinetics_data(data, progress=progress)
     samples = pick_clips(report.pairs(), max_clips)
     for name, reason in report.left_out().items():
         print(f"left out {name}: {reason}")
-    out = Path(out_dir)
     rows, tables, speeds = [], [], {}
     for name in tqdm(names, desc="models", unit="model", disable=not progress):
         spec = get_weights(name)
@@ -213,6 +220,9 @@ def run_benchmark(
         result = evaluate(model, samples, preset, num_clips=views[0], num_crops=views[1],
                           categories=spec.categories, device=device, amp=amp,
                           num_workers=num_workers, progress=progress, desc=name)
+        if not result.clips:
+            raise InputError(f"{data}: {name} could decode none of the {len(samples)} clips "
+                             f"(e.g. {next(iter(result.failed.values()), 'no clip')})")
         speed = measure_speed(model, preset, device=device, views=views,
                               batch_size=batch_size, warmup=warmup, iters=iters, amp=amp,
                               clip_paths=result.paths[:e2e_clips])
@@ -231,12 +241,14 @@ def run_benchmark(
         gc.collect()
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    results = {"device": str(device), "weights": label, "views": f"{views[0]}x{views[1]}",
-               "models": rows}
-    _write(out, results, tables,
-           plot_title(str(device), views, label, choice.synthetic, scale))
-    write_json({"weights": label, "scale": scale, "synthetic_data": choice.synthetic,
-                "models": speeds}, out / "speed.json")
+    # written into a fresh folder that replaces out_dir whole, and only once complete
+    with staged_run(out_dir) as (out, run_id):
+        results = {"device": str(device), "weights": label, "views": f"{views[0]}x{views[1]}",
+                   "models": rows, "run_id": run_id}
+        _write(out, results, tables,
+               plot_title(str(device), views, label, choice.synthetic, scale))
+        write_json({"weights": label, "scale": scale, "synthetic_data": choice.synthetic,
+                    "models": speeds, "run_id": run_id}, out / "speed.json")
     return results
 
 

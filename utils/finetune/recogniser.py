@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from utils.errors import InputError
+from utils.errors import InputError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +56,7 @@ def load_run(run_dir: str | Path, *, device: str = "auto") -> FinetunedRecognise
     The rebuilt backbone's weights hash must equal the one recorded by the run: a different
     checkpoint, or random weights drawn differently, would make the head meaningless.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from utils.finetune.cache import weights_hash
@@ -63,11 +64,7 @@ def load_run(run_dir: str | Path, *, device: str = "auto") -> FinetunedRecognise
     from utils.finetune.run import HEAD_FILE, STAGE_FILE, build_backbone, load_head, resolve_device
 
     run = Path(run_dir)
-    try:
-        config = json.loads((run / "config.json").read_text())
-        metrics = json.loads((run / "metrics.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{run}: not a fine-tuning run directory ({exc})") from exc
+    config, metrics = _read_run(run)
     device = resolve_device(device)
     backbone = build_backbone(config["backbone"], config["weights"], seed=config["seed"],
                               device=device)
@@ -77,11 +74,56 @@ def load_run(run_dir: str | Path, *, device: str = "auto") -> FinetunedRecognise
                          f"{config['weights']!r} hashes to {found}, the run used "
                          f"{config['weights_hash']}; pass the same checkpoint")
     if config.get("e2e"):
-        last_stage(backbone).load_state_dict(load_file(str(run / STAGE_FILE), device=device))
-    head, _ = load_head(run / HEAD_FILE)
+        stage = last_stage(backbone)
+        try:
+            stage.load_state_dict(load_file(str(run / STAGE_FILE), device=device))
+        except (OSError, SafetensorError, RuntimeError) as exc:
+            raise InputError(f"{run / STAGE_FILE}: not the backbone stage of this run "
+                             f"({first_line(exc)})") from None
+    head, _ = load_head(run / HEAD_FILE, in_dim=int(config["embed_dim"]))
     return FinetunedRecogniser(backbone, head, backbone.spec.preset,
-                               float(metrics["threshold"]["value"]), device,
+                               metrics["threshold"]["value"], device,
                                name=f"{config['backbone']} + head of run {run.name}")
+
+
+# config.json keys load_run reads, with the type each must have
+CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {
+    "backbone": str, "weights": str, "weights_hash": str, "seed": int, "embed_dim": int,
+    "run_id": str}
+
+
+def _read_run(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``config.json`` and ``metrics.json`` of a whole run (:func:`utils.io.check_run`), with
+    the keys :func:`load_run` needs, of the right types, and a finite threshold in [0, 1]."""
+    import math
+
+    from utils.finetune.run import HEAD_FILE, STAGE_FILE
+    from utils.io import check_run
+
+    try:
+        config = json.loads((run / "config.json").read_text())
+        metrics = json.loads((run / "metrics.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run}: not a fine-tuning run directory ({first_line(exc)})") from None
+    if not isinstance(config, dict) or not isinstance(metrics, dict):
+        raise InputError(f"{run}: config.json and metrics.json must hold JSON objects")
+    for key, kind in CONFIG_TYPES.items():
+        if not isinstance(config.get(key), kind) or isinstance(config.get(key), bool):
+            raise InputError(f"{run}/config.json: {key!r} missing or not a "
+                             f"{getattr(kind, '__name__', kind)} (got {config.get(key)!r})")
+    run_id = check_run(run, ["config.json", "metrics.json", HEAD_FILE,
+                             *([STAGE_FILE] if config.get("e2e") else [])])
+    if config["run_id"] != run_id:
+        raise InputError(f"{run}: config.json is of run {config['run_id']}, the folder of run "
+                         f"{run_id} (files of different runs mixed)")
+    threshold = metrics.get("threshold")
+    value = threshold.get("value") if isinstance(threshold, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or not 0 <= value <= 1:
+        raise InputError(f"{run}/metrics.json: threshold value must be a number in [0, 1], "
+                         f"got {value!r}")
+    metrics["threshold"]["value"] = float(value)
+    return config, metrics
 
 
 @dataclass

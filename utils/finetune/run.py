@@ -15,6 +15,13 @@ threshold on validation and writes::
     out/sweep_val.csv       every val score as a threshold: counts, precision, recall, F1, F2
     out/curves.png          PR and ROC curves on val and test, the chosen threshold marked
     out/training.png        loss and val AP per epoch
+    out/run.json            the run id (also in config.json and the head's metadata) and the
+                            sha256 of every file: :func:`utils.finetune.load_run` refuses a
+                            folder whose files are not all of one run
+
+The run is written into a temporary sibling folder that replaces ``out`` whole once complete
+(:func:`utils.io.staged_run`): an interrupted or failed run leaves the earlier one as it was,
+and an existing ``out`` that is not a run folder (no ``run.json``) is refused, not overwritten.
 
 With ``e2e=True`` the last backbone stage is trained too (see :mod:`utils.finetune.e2e`); it
 also writes ``backbone_stage.safetensors`` and the same files.
@@ -22,6 +29,7 @@ also writes ``backbone_stage.safetensors`` and the same files.
 
 from __future__ import annotations
 
+import math
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +38,7 @@ import numpy as np
 
 from utils.errors import InputError
 from utils.finetune.cache import CACHE_DIR, extract_features, weights_hash
-from utils.io import save_figure, write_json
+from utils.io import save_figure, staged_run, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,32 +143,63 @@ def split_for_run(report: DcsassReport, split: str | Path | None, *, seed: int =
     return frame, failed
 
 
-def save_head(head: torch.nn.Module, path: Path, *, kind: str, in_dim: int) -> Path:
-    """The head's state dict as safetensors (atomic), with its kind and input size."""
+def save_head(head: torch.nn.Module, path: Path, *, kind: str, in_dim: int,
+              run_id: str = "") -> Path:
+    """The head's state dict as safetensors (atomic), with its kind, input size and run id."""
     from safetensors.torch import save_file
 
     from utils.io import atomic_path
 
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"kind": kind, "in_dim": str(in_dim)})
+        save_file(state, str(tmp), metadata={"kind": kind, "in_dim": str(in_dim),
+                                             "run_id": run_id})
     return path
 
 
-def load_head(path: Path) -> tuple[torch.nn.Module, str]:
-    """The head saved by :func:`save_head`, in eval mode, and its kind."""
-    from safetensors import safe_open
+def load_head(path: Path, *, in_dim: int | None = None) -> tuple[torch.nn.Module, str]:
+    """The head saved by :func:`save_head`, in eval mode, and its kind; :class:`InputError`
+    for a file that is not such a head (or, given ``in_dim``, one of another input size)."""
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
+    from utils.errors import first_line
     from utils.finetune.head import build_head
 
     if not path.is_file():
         raise InputError(f"{path}: no such head file")
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata() or {}
-    head = build_head(meta.get("kind", ""), int(meta.get("in_dim", 0)))
-    head.load_state_dict(load_file(str(path)))
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        found = int(meta.get("in_dim", 0))
+        if in_dim is not None and found != in_dim:
+            raise InputError(f"{path}: a head for {found}-dimensional features, the backbone "
+                             f"gives {in_dim}")
+        head = build_head(meta.get("kind", ""), found)
+        head.load_state_dict(load_file(str(path)))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: not a head saved by a run ({first_line(exc)})") from None
     return head.eval(), meta["kind"]
+
+
+def check_settings(**values: float) -> None:
+    """Refuse training settings that would fail or mean nothing, before any feature is
+    computed: a learning rate or weight decay that is not finite (or is < 0; lr > 0), a
+    negative seed, fewer than one epoch, batch or bootstrap sample, negative patience or
+    augmentation."""
+    lowest = {"lr": None, "weight_decay": 0, "seed": 0, "epochs": 1, "batch_size": 1,
+              "patience": 0, "augment": 0, "n_boot": 1}
+    for name, value in values.items():
+        flag = "--" + name.replace("_", "-")
+        if not math.isfinite(value):
+            raise InputError(f"{flag} must be a finite number, got {value}")
+        low = lowest[name]
+        if low is None and value <= 0:
+            raise InputError(f"{flag} must be > 0, got {value}")
+        if low is not None and value < low:
+            raise InputError(f"{flag} must be >= {low}, got {value}")
 
 
 def finetune(
@@ -200,91 +239,96 @@ def finetune(
     from utils.finetune.plots import plot_pr_roc, plot_training
     from utils.finetune.thresholds import sweep_table
 
-    out = Path(out)
+    check_settings(lr=lr, weight_decay=weight_decay, seed=seed, epochs=epochs,
+                   batch_size=batch_size, patience=patience, augment=augment, n_boot=n_boot)
     device = resolve_device(device)
-    root, synthetic = resolve_data(data)
-    report = load_dcsass(root, category, progress=progress)
-    frame, failed = split_for_run(report, split, seed=seed, val=val, test=test)
-    model = build_backbone(backbone, weights, seed=seed, device=device)
-    spec = model.spec
-    paths = {c.name: c.path for c in report.clips}
-    clips = {name: paths[name] for name in frame["clip"]}
-    features = extract_features(model, clips, spec.preset, backbone=backbone, cache_dir=cache_dir,
-                                augment=augment, seed=seed, device=device, progress=progress)
-    failed.update(features.failed)
-    frame = frame[frame["clip"].isin(features.clips)].reset_index(drop=True)
-    parts = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
-    for name, part in parts.items():
-        if part.empty:
-            raise InputError(f"the {name} split has no usable clip")
-    views = features.matrix.shape[1]
-    x_train = np.concatenate([features.rows(parts["train"]["clip"].tolist(), v)
-                              for v in range(views)])
-    y_train = np.tile(parts["train"]["label"].to_numpy(), views)
-    train_args: dict[str, Any] = {
-        "kind": head, "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
-        "batch_size": batch_size, "patience": patience, "seed": seed, "device": device,
-        "progress": progress}
-    base_hash, finetuned_hash = weights_hash(model), None
-    if e2e:
-        from utils.finetune.e2e import finetune_last_stage
+    # written into a fresh folder that replaces ``out`` whole, and only once complete
+    with staged_run(out) as (out, run_id):
+        root, synthetic = resolve_data(data)
+        report = load_dcsass(root, category, progress=progress)
+        frame, failed = split_for_run(report, split, seed=seed, val=val, test=test)
+        model = build_backbone(backbone, weights, seed=seed, device=device)
+        spec = model.spec
+        paths = {c.name: c.path for c in report.clips}
+        clips = {name: paths[name] for name in frame["clip"]}
+        features = extract_features(model, clips, spec.preset, backbone=backbone,
+                                    cache_dir=cache_dir, augment=augment, seed=seed,
+                                    device=device, progress=progress)
+        failed.update(features.failed)
+        frame = frame[frame["clip"].isin(features.clips)].reset_index(drop=True)
+        parts = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
+        for name, part in parts.items():
+            if part.empty:
+                raise InputError(f"the {name} split has no usable clip")
+        views = features.matrix.shape[1]
+        x_train = np.concatenate([features.rows(parts["train"]["clip"].tolist(), v)
+                                  for v in range(views)])
+        y_train = np.tile(parts["train"]["label"].to_numpy(), views)
+        train_args: dict[str, Any] = {
+            "kind": head, "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
+            "batch_size": batch_size, "patience": patience, "seed": seed, "device": device,
+            "progress": progress}
+        base_hash, finetuned_hash = weights_hash(model), None
+        if e2e:
+            from utils.finetune.e2e import finetune_last_stage
 
-        result = finetune_last_stage(model, spec.preset, parts, clips, out=out / STAGE_FILE,
-                                     **train_args)
-        finetuned_hash = weights_hash(model)
-        scored = extract_features(model, clips, spec.preset, backbone=backbone, cache_dir=None,
-                                  seed=seed, device=device, progress=progress)
-        x_all = scored.rows(frame["clip"].tolist())
-    else:
-        result = train_head(x_train, y_train,
-                            features.rows(parts["val"]["clip"].tolist()),
-                            parts["val"]["label"].to_numpy(), **train_args)
-        x_all = features.rows(frame["clip"].tolist())
-    scores = frame.loc[:, ["clip", "source_video", "split", "label"]].assign(
-        score=predict(result.head, x_all, device=device))
-    metrics = evaluate_scores(scores, rule=rule, target_recall=target_recall, n_boot=n_boot,
-                              seed=seed)
-    metrics = {
-        "backbone": backbone,
-        "weights": "none" if weights in (None, "none") else str(weights),
-        "pretrained": bool(getattr(model, "pretrained", False)),
-        "synthetic_data": synthetic,
-        **metrics,
-        "clips": {**{s: len(p) for s, p in parts.items()}, "failed": failed},
-        "training": {"best_epoch": result.best_epoch, "best_val_ap": result.best_val_ap,
-                     "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                     "pos_weight": result.pos_weight, "e2e": e2e},
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    write_split_csv(frame, out / "split.csv")
-    save_head(result.head, out / HEAD_FILE, kind=head, in_dim=int(x_all.shape[1]))
-    _write_csv(scores, out / "scores.csv")
-    _write_csv(result.history, out / "history.csv")
-    val_rows = scores[scores["split"] == "val"]
-    _write_csv(sweep_table(val_rows["label"], val_rows["score"]), out / "sweep_val.csv")
-    config = {
-        "backbone": backbone, "weights": metrics["weights"], "weights_hash": base_hash,
-        "finetuned_hash": finetuned_hash, "preset": spec.preset.name,
-        "embed_dim": int(x_all.shape[1]),
-        "data": str(root), "synthetic_data": synthetic, "category": category,
-        "split_file": str(split) if split else None, "head": head, "epochs": epochs, "lr": lr,
-        "weight_decay": weight_decay, "batch_size": batch_size, "patience": patience,
-        "augment": augment, "rule": rule, "target_recall": target_recall, "seed": seed,
-        "val_fraction": val, "test_fraction": test, "n_boot": n_boot, "e2e": e2e,
-        "device": device, "cache_dir": None if cache_dir is None else str(cache_dir),
-        "features_computed": features.computed, "features_reused": features.reused,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "pandas": pd.__version__},
-    }
-    write_json(config, out / "config.json")
-    write_json(metrics, out / "metrics.json")
-    import matplotlib.pyplot as plt
+            result = finetune_last_stage(model, spec.preset, parts, clips, out=out / STAGE_FILE,
+                                         **train_args)
+            finetuned_hash = weights_hash(model)
+            scored = extract_features(model, clips, spec.preset, backbone=backbone, cache_dir=None,
+                                      seed=seed, device=device, progress=progress)
+            x_all = scored.rows(frame["clip"].tolist())
+        else:
+            result = train_head(x_train, y_train,
+                                features.rows(parts["val"]["clip"].tolist()),
+                                parts["val"]["label"].to_numpy(), **train_args)
+            x_all = features.rows(frame["clip"].tolist())
+        scores = frame.loc[:, ["clip", "source_video", "split", "label"]].assign(
+            score=predict(result.head, x_all, device=device))
+        metrics = evaluate_scores(scores, rule=rule, target_recall=target_recall, n_boot=n_boot,
+                                  seed=seed)
+        metrics = {
+            "backbone": backbone,
+            "weights": "none" if weights in (None, "none") else str(weights),
+            "pretrained": bool(getattr(model, "pretrained", False)),
+            "synthetic_data": synthetic,
+            **metrics,
+            "clips": {**{s: len(p) for s, p in parts.items()}, "failed": failed},
+            "training": {"best_epoch": result.best_epoch, "best_val_ap": result.best_val_ap,
+                         "epochs_run": len(result.history), "stopped_early": result.stopped_early,
+                         "pos_weight": result.pos_weight, "e2e": e2e},
+        }
+        write_split_csv(frame, out / "split.csv")
+        save_head(result.head, out / HEAD_FILE, kind=head, in_dim=int(x_all.shape[1]),
+                  run_id=run_id)
+        _write_csv(scores, out / "scores.csv")
+        _write_csv(result.history, out / "history.csv")
+        val_rows = scores[scores["split"] == "val"]
+        _write_csv(sweep_table(val_rows["label"], val_rows["score"]), out / "sweep_val.csv")
+        config = {
+            "backbone": backbone, "weights": metrics["weights"], "weights_hash": base_hash,
+            "finetuned_hash": finetuned_hash, "preset": spec.preset.name,
+            "embed_dim": int(x_all.shape[1]),
+            "data": str(root), "synthetic_data": synthetic, "category": category,
+            "split_file": str(split) if split else None, "head": head, "epochs": epochs, "lr": lr,
+            "weight_decay": weight_decay, "batch_size": batch_size, "patience": patience,
+            "augment": augment, "rule": rule, "target_recall": target_recall, "seed": seed,
+            "val_fraction": val, "test_fraction": test, "n_boot": n_boot, "e2e": e2e,
+            "device": device, "cache_dir": None if cache_dir is None else str(cache_dir),
+            "features_computed": features.computed, "features_reused": features.reused,
+            "run_id": run_id,
+            "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "pandas": pd.__version__},
+        }
+        write_json(config, out / "config.json")
+        write_json(metrics, out / "metrics.json")
+        import matplotlib.pyplot as plt
 
-    for name, fig in (("curves.png", plot_pr_roc(scores, metrics["threshold"]["value"])),
-                      ("training.png", plot_training(result.history, result.best_epoch))):
-        save_figure(fig, out / name)
-        plt.close(fig)  # written to the run, not shown: callers draw their own
-    return metrics
+        for name, fig in (("curves.png", plot_pr_roc(scores, metrics["threshold"]["value"])),
+                          ("training.png", plot_training(result.history, result.best_epoch))):
+            save_figure(fig, out / name)
+            plt.close(fig)  # written to the run, not shown: callers draw their own
+        return metrics
 
 
 REUSE_KEYS = ("backbone", "weights", "data", "category", "head", "epochs", "lr", "weight_decay",
