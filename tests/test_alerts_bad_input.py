@@ -97,6 +97,11 @@ VALIDATE: list[tuple[str, Args, str]] = [
      "no such SQLite database file"),
     ("password in a failing URL", lambda s, d: ["postgresql://ann:s3cret@127.0.0.1:1/db"],
      "postgresql://ann:***@127.0.0.1:1/db: "),
+    ("password as a query parameter", lambda s, d: [
+        "postgresql://ann@127.0.0.1:1/db?password=s3cret&sslmode=disable"],
+     "postgresql://ann@127.0.0.1:1/db?password=***&sslmode=disable: "),
+    ("both passwords, sqlite", lambda s, d: [f"sqlite:///{d / 'm.db'}?sslpassword=s3cret"],
+     "m.db?sslpassword=***: no such SQLite database file"),
     ("latin-1 file", lambda s, d: [_rows(d, "l1.csv", [("caf\xe9", VIDEO.format(1), "Theft",
                                                          "0.5")], encoding="latin-1")],
      "l1.csv: not UTF-8 text (invalid continuation byte); save it as UTF-8"),
@@ -329,10 +334,16 @@ def test_synth_honours_the_parquet_extension(tmp_path: Path) -> None:
                                   from_csv.reset_index(drop=True))
 
 
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://ann:s3cret@db.example:5432/shop", "postgresql://ann:***@db.example:5432/shop"),
+    ("postgresql://ann@db.example/shop?sslmode=require&password=s3cret&api_key=s3cret",
+     "postgresql://ann@db.example/shop?api_key=***&password=***&sslmode=require"),
+    ("mysql+pymysql://ann:s3cret@db/shop?token=s3cret", "mysql+pymysql://ann:***@db/shop?token=***"),
+], ids=["user:pass@", "?password=", "both"])
 def test_a_password_is_masked_in_messages_and_outputs(
-        sources: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = "postgresql://ann:s3cret@db.example:5432/shop"
-    assert display_source(url) == "postgresql://ann:***@db.example:5432/shop"
+        url: str, shown: str, sources: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert display_source(url) == shown
     # The rows of the CSV served as if from the server: what reaches the outputs is the point.
     from utils.alerts import sources as readers
 
@@ -344,3 +355,7 @@ def test_a_password_is_masked_in_messages_and_outputs(
     written = (tmp_path / "c" / f"{curve_stem(sources['store'], sources['camera'])}.json")
     assert "s3cret" not in written.read_text()
     assert json.loads(written.read_text())["validation"]["source"] == display_source(url)
+    assert main(["alerts", "validate", "--source", url]) == 0
+    assert "s3cret" not in capsys.readouterr().out
+    # report.json, validation.json and validation.txt of `alerts report` take this source
+    assert load_alerts(url)[1].source == shown

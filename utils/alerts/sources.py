@@ -34,16 +34,38 @@ def is_sql_url(source: str | Path) -> bool:
     return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
 
 
+# Query parameters of a URL that carry a secret (password=, sslpassword=, token=, api_key=...)
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|api_?key|auth|credential", re.IGNORECASE)
+
+
+def _mask_query(text: str) -> str:
+    """``text`` with the value of every secret-bearing query parameter replaced by ``***``."""
+    return re.sub(r"([?&]([^=&#]+)=)([^&#]*)",
+                  lambda m: m.group(1) + ("***" if _SECRET_PARAM.search(m.group(2)) else
+                                          m.group(3)), text)
+
+
+def url_secrets(url: sa.URL) -> list[str]:
+    """The password and the values of secret-bearing query parameters of ``url``."""
+    values = [url.password] if url.password else []
+    for name, value in url.query.items():
+        if _SECRET_PARAM.search(name):
+            values += [value] if isinstance(value, str) else list(value)
+    return [str(v) for v in values if v]
+
+
 def display_source(source: str | Path) -> str:
-    """``source`` as it may be shown or saved: an SQL URL with its password masked (``***``)."""
+    """``source`` as it may be shown or saved: an SQL URL with its password and every secret
+    query parameter (``?password=``, ``sslpassword=``, ``token=``...) masked (``***``)."""
     if not is_sql_url(source):
         return str(source)
     import sqlalchemy as sa
 
     try:
-        return sa.engine.make_url(str(source)).render_as_string(hide_password=True)
+        shown = sa.engine.make_url(str(source)).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
-        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(source))
+        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(source))
+    return _mask_query(shown)
 
 
 def camera_marker(camera: str) -> str:
@@ -247,8 +269,8 @@ def _read_sql(source: str, table: str, store: str | None, camera: str | None) ->
     except sa.exc.SQLAlchemyError as exc:
         # The driver's message may quote the URL with its password: mask it there too.
         message = str(exc).splitlines()[0]
-        if parsed.password:
-            message = message.replace(str(parsed.password), "***")
+        for secret in url_secrets(parsed):
+            message = message.replace(secret, "***")
         raise InputError(f"{url}: cannot read ({message})") from None
     finally:
         engine.dispose()
