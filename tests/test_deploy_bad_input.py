@@ -5,9 +5,11 @@ left as they were) is checked by the tests after the tables."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -16,7 +18,7 @@ from utils import detect
 from utils.cli import main
 from utils.video.io import write_video
 
-Args = Callable[[Path], list[str]]
+Args = Callable[[Path, Path], list[str]]  # (temporary folder, a video) -> arguments
 MARKER = "payload-ran"
 
 
@@ -46,7 +48,7 @@ def yolo_pt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    frames = np.random.default_rng(0).integers(0, 256, (4, 64, 96, 3), dtype=np.uint8)
+    frames = np.random.default_rng(0).integers(0, 256, (16, 64, 96, 3), dtype=np.uint8)
     return write_video(tmp_path_factory.mktemp("src") / "walk.mp4", frames, 12.0)
 
 
@@ -66,7 +68,34 @@ def _truncated(folder: Path) -> str:
 
 
 def _detect(weights: Callable[[Path], str], *extra: str) -> Args:
-    return lambda d: ["--weights", weights(d), "--out", str(d / "o"), *extra]
+    return lambda d, v: ["--source", str(v), "--weights", weights(d), "--out", str(d / "o"),
+                         *extra]
+
+
+def _with_user_file(folder: Path) -> str:
+    """An existing folder holding a file of the user's, named as an output would be."""
+    (folder / "mine").mkdir()
+    (folder / "mine" / "detections.csv").write_text("my own table\n")
+    return str(folder / "mine")
+
+
+def _file(folder: Path, name: str = "f.txt") -> str:
+    (folder / name).write_text("a file\n")
+    return str(folder / name)
+
+
+def _tiny(folder: Path, frames: int, name: str) -> str:
+    rng = np.random.default_rng(1)
+    return str(write_video(folder / name, rng.integers(0, 256, (frames, 32, 48, 3), np.uint8), 8))
+
+
+def _png(folder: Path) -> str:
+    cv2.imwrite(str(folder / "p.png"), np.zeros((32, 48, 3), np.uint8))
+    return str(folder / "p.png")
+
+
+def _pick(flag: str) -> Callable[[Path, Path], list[str]]:
+    return lambda d, v: ["--source", str(v), "--weights", "none", "--out", str(d / "o"), flag]
 
 
 DETECT: list[tuple[str, Args, int, str]] = [
@@ -84,22 +113,87 @@ DETECT: list[tuple[str, Args, int, str]] = [
     ("state dict, not a model", _detect(lambda d: (torch.save({"w": torch.zeros(2)}, d / "s.pt"),
                                                    str(d / "s.pt"))[1]), 2,
      "s.pt: not a YOLO checkpoint"),
+    ("--conf -1", lambda d, v: [*_pick("--conf")(d, v), "-1"], 2,
+     "--conf must be a number in [0, 1], got -1.0"),
+    ("--conf nan", lambda d, v: [*_pick("--conf")(d, v), "nan"], 2,
+     "--conf must be a number in [0, 1], got nan"),
+    ("--imgsz 0", lambda d, v: [*_pick("--imgsz")(d, v), "0"], 2,
+     "--imgsz must be >= 32 pixels, got 0"),
+    ("--imgsz -32", lambda d, v: [*_pick("--imgsz")(d, v), "-32"], 2,
+     "--imgsz must be >= 32 pixels, got -32"),
+    ("--out a file", lambda d, v: ["--source", str(v), "--weights", "none", "--out", _file(d)],
+     2, "f.txt: exists and is not a folder; refusing to replace it"),
+    ("--out a symlink", lambda d, v: ["--source", str(v), "--weights", "none", "--out",
+                                      (d / "l").symlink_to(d) or str(d / "l")],
+     2, "l: exists and is not a folder; refusing to replace it"),
+    ("--out holds a user's detections.csv", lambda d, v: [
+        "--source", str(v), "--weights", "none", "--out", _with_user_file(d)], 2,
+     "mine: folder is not empty and holds no run.json; refusing to replace files"),
+    ("--out not writable", lambda d, v: ["--source", str(v), "--weights", "none", "--out",
+                                         "/proc/detect-out"], 2, "/proc/detect-out: cannot "),
 ]
 
+_DEMO = ["--model", "tiny3d", "--weights", "none"]
+DEMO: list[tuple[str, Args, int, str]] = [
+    ("--out is the --source", lambda d, v: [*_DEMO, "--source", str(v), "--out", str(v)], 2,
+     "walk.mp4: is the input"),
+    ("--out links to the --source", lambda d, v: [
+        *_DEMO, "--source", str(v), "--out", (d / "l.mp4").symlink_to(v) or str(d / "l.mp4")],
+     2, "l.mp4: is the input"),
+    ("--out a folder", lambda d, v: [*_DEMO, "--source", str(v), "--out", str(d)], 2,
+     "is a folder, not a regular file; refusing to replace it"),
+    ("--out not writable", lambda d, v: [*_DEMO, "--source", str(v), "--out", "/proc/o.mp4"],
+     2, "/proc/o.mp4: cannot "),
+    ("a 1-frame video", lambda d, v: [*_DEMO, "--source", _tiny(d, 1, "one.mp4"), "--out",
+                                      str(d / "o.mp4")],
+     2, "one.mp4: 1 frame(s), fewer than one model window (9 frames): no prediction"),
+    ("a PNG as source", lambda d, v: [*_DEMO, "--source", _png(d), "--out", str(d / "o.mp4")],
+     2, "p.png: 1 frame(s), fewer than one model window"),
+    ("--top-k 0", lambda d, v: [*_DEMO, "--source", str(v), "--top-k", "0"], 2,
+     "--top-k must be >= 1, got 0"),
+    ("--top-k -3", lambda d, v: [*_DEMO, "--source", str(v), "--top-k", "-3"], 2,
+     "--top-k must be >= 1, got -3"),
+    ("--show without a display", lambda d, v: [*_DEMO, "--source", str(v), "--show", "--out",
+                                               str(d / "o.mp4")],
+     2, "--show needs a display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
+    ("an absent camera", lambda d, v: [*_DEMO, "--source", "9"], 2,
+     "--source 9: cannot open camera 9"),
+]
+COMMANDS = {"detect": DETECT, "demo": DEMO}
+TABLE = [pytest.param(command, args, code, message, id=f"{command}: {name}")
+         for command, rows in COMMANDS.items() for name, args, code, message in rows]
 
-def _source_first(command: str, rows: list[tuple[str, Args, int, str]]) -> list[object]:
-    return [pytest.param(command, args, code, message, id=f"{command}: {name}")
-            for name, args, code, message in rows]
 
-
-@pytest.mark.parametrize(("command", "args", "code", "message"), _source_first("detect", DETECT))
+@pytest.mark.parametrize(("command", "args", "code", "message"), TABLE)
 def test_bad_input_exits_with_one_line(command: str, args: Args, code: int, message: str,
                                        video: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([command, "--source", str(video), *args(tmp_path)]) == code
+                                       capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main([command, *args(tmp_path, video)]) == code
     err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
     assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
     assert message in err, err
+
+
+def test_outputs_never_replace_inputs_or_user_files(video: Path, tmp_path: Path) -> None:
+    before = video.read_bytes()
+    assert main(["demo", *_DEMO, "--source", str(video), "--out", str(video)]) == 2
+    assert video.read_bytes() == before
+    mine = Path(_with_user_file(tmp_path))
+    assert main(["detect", "--source", str(video), "--weights", "none", "--out", str(mine)]) == 2
+    assert sorted(p.name for p in mine.iterdir()) == ["detections.csv"]
+    assert (mine / "detections.csv").read_text() == "my own table\n"
+    # a folder of an earlier detect run is replaced whole
+    out = tmp_path / "run"
+    for conf in ("0.9", "0.00001"):
+        assert main(["detect", "--source", str(video), "--weights", "none", "--conf", conf,
+                     "--imgsz", "64", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "detections.csv",
+                                                     "run.json", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["conf"] == 0.00001
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
 
 
 @pytest.mark.parametrize("pose", [False, True], ids=["boxes", "pose"])

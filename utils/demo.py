@@ -6,11 +6,14 @@ Kept apart from :mod:`utils.live` (the streaming machinery) and :mod:`utils.pers
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from utils.errors import InputError
+from utils.io import check_not_input, check_target
 from utils.live import Recogniser, cv2_window, run_live, zoo_recogniser
 
 
@@ -35,6 +38,15 @@ def run_demo(
     from utils.stream import source_kind
 
     source_kind(source)  # a missing file fails before a model is built
+    if summary_path is None and out is not None:
+        summary_path = Path(out).with_suffix(".json")
+    for target in (out, summary_path):
+        if target is not None:
+            check_target(check_not_input(target, str(source)))  # before a model is built
+    if show and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                          or os.environ.get("WAYLAND_DISPLAY")):
+        raise InputError("--show needs a display (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+                         "write the annotated video with --out instead")
     if (model is None) == (run_dir is None):
         raise InputError("give exactly one of --model NAME or --run DIR")
     recogniser: Recogniser
@@ -51,7 +63,5 @@ def run_demo(
         if out is None:
             raise InputError("--per-person writes an annotated video: give --out FILE.mp4")
         return run_person_actions(recogniser, source, out, max_frames=kwargs.get("max_frames"))
-    if summary_path is None and out is not None:
-        summary_path = Path(out).with_suffix(".json")
     return run_live(recogniser, source, out=out, summary_path=summary_path,
                     show=cv2_window() if show else None, **kwargs)

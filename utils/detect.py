@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from utils.errors import InputError, code_refusal
-from utils.io import atomic_path, write_json
+from utils.io import RUN_MANIFEST, atomic_path, check_folder_target, staged_run, write_json
 
 # Keep ultralytics from reaching the internet at import, build or predict time.
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -278,34 +278,42 @@ def run_detect(source: str | int, out_dir: str | Path, *, pose: bool = False,
 
     if table_format not in ("csv", "parquet"):
         raise InputError(f"--format must be csv or parquet, got {table_format!r}")
+    if not 0 <= conf <= 1:  # also NaN
+        raise InputError(f"--conf must be a number in [0, 1], got {conf}")
+    if imgsz < 32:
+        raise InputError(f"--imgsz must be >= 32 pixels, got {imgsz}")
+    if max_frames is not None and max_frames < 1:
+        raise InputError(f"--max-frames must be >= 1, got {max_frames}")
+    check_folder_target(out_dir, owned_marker=RUN_MANIFEST)  # before loading anything
     src = FrameSource(source, max_frames=max_frames)
     yolo = load_yolo(pose=pose, weights=weights)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir)
     rows: list[dict[str, Any]] = []
-    frames = tqdm(src, total=src.info.num_frames, desc="detect", disable=not progress)
-    pairs = track_frames(yolo, iter(frames), src.info.fps, conf=conf, imgsz=imgsz)
-    if src.kind == "image":
-        rgb, frame_rows = next(pairs)
-        rows += frame_rows
-        video = out / "annotated.png"
-        with atomic_path(video) as tmp:
-            cv2.imwrite(str(tmp), cv2.cvtColor(draw(rgb, frame_rows), cv2.COLOR_RGB2BGR))
-        n_frames = 1
-    else:
-        video = out / "annotated.mp4"
-        with VideoWriter(video, src.info.fps) as writer:
-            for rgb, frame_rows in pairs:
-                rows += frame_rows
-                writer.write(draw(rgb, frame_rows))
-            n_frames = writer.frames
-    table = write_table(rows, out / f"detections.{table_format}")
-    summary = {
-        "source": str(source), "model": f"yolov8n{'-pose' if pose else ''}",
-        "weights": weights, "pretrained": yolo.pretrained, "frames": n_frames,
-        "fps": src.info.fps, "detections": len(rows),
-        "tracks": len({r["track_id"] for r in rows}), "table": table, "video": video,
-        "conf": conf, "imgsz": imgsz,
-    }
-    write_json(summary, out / "summary.json")
+    # written into a fresh folder that replaces out_dir whole, and only once complete
+    with staged_run(final) as (out, run_id):
+        frames = tqdm(src, total=src.info.num_frames, desc="detect", disable=not progress)
+        pairs = track_frames(yolo, iter(frames), src.info.fps, conf=conf, imgsz=imgsz)
+        if src.kind == "image":
+            rgb, frame_rows = next(pairs)
+            rows += frame_rows
+            video = "annotated.png"
+            with atomic_path(out / video) as tmp:
+                cv2.imwrite(str(tmp), cv2.cvtColor(draw(rgb, frame_rows), cv2.COLOR_RGB2BGR))
+            n_frames = 1
+        else:
+            video = "annotated.mp4"
+            with VideoWriter(out / video, src.info.fps) as writer:
+                for rgb, frame_rows in pairs:
+                    rows += frame_rows
+                    writer.write(draw(rgb, frame_rows))
+                n_frames = writer.frames
+        table = write_table(rows, out / f"detections.{table_format}").name
+        summary = {
+            "source": str(source), "model": f"yolov8n{'-pose' if pose else ''}",
+            "weights": weights, "pretrained": yolo.pretrained, "frames": n_frames,
+            "fps": src.info.fps, "detections": len(rows),
+            "tracks": len({r["track_id"] for r in rows}), "table": final / table,
+            "video": final / video, "conf": conf, "imgsz": imgsz, "run_id": run_id,
+        }
+        write_json(summary, out / "summary.json")
     return summary

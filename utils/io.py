@@ -49,6 +49,20 @@ def check_target(path: str | Path) -> Path:
     return path
 
 
+def check_not_input(out: str | Path, *inputs: str | Path | None) -> Path:
+    """``out`` unless it is one of ``inputs`` (the same file, by any path or link): writing
+    the result over its own source would destroy the input."""
+    out = Path(out)
+    for source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        same = out.exists() and os.path.samefile(out, source)
+        if same or out.resolve() == Path(source).resolve():
+            raise InputError(f"{out}: is the input {source}; refusing to write over it "
+                             "(choose another output)")
+    return out
+
+
 def make_folder(path: str | Path) -> Path:
     """``mkdir -p path`` with a one-line :class:`InputError` (a file in the way, no permission)."""
     path = Path(path)

@@ -269,11 +269,19 @@ def run_live(
 
     if not 0 <= smoothing < 1:
         raise InputError(f"smoothing must be in [0, 1), got {smoothing}")
+    if top_k < 1:
+        raise InputError(f"--top-k must be >= 1, got {top_k}")
+    if max_frames is not None and max_frames < 1:
+        raise InputError(f"--max-frames must be >= 1, got {max_frames}")
     if isinstance(source, (str, int, Path)):
         paced = realtime if realtime is not None else out is None
         source = FrameSource(str(source), realtime=paced, max_frames=max_frames)
     info = source.info
     length = window_length(recogniser.preset, info.fps)
+    known = [n for n in (info.num_frames, max_frames) if n is not None]
+    if info.kind in ("file", "image") and known and min(known) < length:
+        raise InputError(f"--source {info.source}: {min(known)} frame(s), fewer than one model "
+                         f"window ({length} frames): no prediction could be made")
     state = _State(ring=deque(maxlen=length))
     # Bounded: a file is not decoded faster than it is written (memory stays flat).
     display: queue.Queue = queue.Queue(maxsize=64)
@@ -285,12 +293,12 @@ def run_live(
     note = "" if getattr(recogniser, "pretrained", True) else "RANDOM WEIGHTS: labels meaningless"
     frames_out = 0
     writer = VideoWriter(out, info.fps) if out is not None else None
+    if writer is not None:
+        writer.__enter__()  # before the threads start: an unwritable --out stops nothing
     began = time.perf_counter()
     capture.start()
     infer.start()
     try:
-        if writer is not None:
-            writer.__enter__()
         while (frame := display.get()) is not None:
             with state.lock:
                 prediction, inferences = state.prediction, state.inferences

@@ -55,6 +55,19 @@ def source_kind(source: str | int) -> str:
     return "image" if path.suffix.lower() in IMAGE_SUFFIXES else "file"
 
 
+def _open_camera(index: int) -> cv2.VideoCapture:
+    """``cv2.VideoCapture(index)`` with OpenCV's logging silenced while it probes the backends:
+    an absent camera is then one line (our InputError), not ten lines of backend noise."""
+    from cv2.utils import logging as cv2_logging
+
+    level = cv2_logging.getLogLevel()
+    cv2_logging.setLogLevel(cv2_logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.VideoCapture(index)
+    finally:
+        cv2_logging.setLogLevel(level)
+
+
 class FrameSource:
     """Iterate RGB frames of a source; ``info`` is filled when it is opened.
 
@@ -75,7 +88,7 @@ class FrameSource:
             image = self._read_image()
             return SourceInfo(self.source, "image", 1.0, image.shape[1], image.shape[0], 1)
         if self.kind == "camera":
-            cap = cv2.VideoCapture(int(self.source))
+            cap = _open_camera(int(self.source))
             try:
                 if not cap.isOpened():
                     raise InputError(f"--source {self.source}: cannot open camera {self.source}")
@@ -120,7 +133,7 @@ class FrameSource:
         yield self._read_image()
 
     def _camera(self) -> Iterator[np.ndarray]:
-        cap = cv2.VideoCapture(int(self.source))
+        cap = _open_camera(int(self.source))
         try:
             while True:
                 ok, bgr = cap.read()
