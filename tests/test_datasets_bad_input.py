@@ -71,7 +71,31 @@ def _only_links(folder: Path) -> Path:
     return root
 
 
+def _dcsass(folder: Path, labels: bytes | None = None) -> Path:
+    """A tiny generated DCSASS copy; ``labels`` replaces its Shoplifting label file."""
+    out = synth.write_synthetic_dcsass(folder / "d", videos=1, clips_per_video=2,
+                                       size=synth.ClipSize(32, 48, frames=16), progress=False)
+    if labels is not None:
+        (out / synth.COPY_NAME / "Labels" / "Shoplifting.csv").write_bytes(labels)
+    return out
+
+
+LATIN1 = "Shoplifting001_x264_0,Shoplifting,1\ncaf\xe9_1,Shoplifting,0\n".encode("latin-1")
+BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+def _file(folder: Path) -> str:
+    (folder / "f").write_text("a file\n")
+    return str(folder / "f")
+
+
 CHECK: list[tuple[str, Args, int, str]] = [
+    ("latin-1 labels", lambda d: [str(_dcsass(d, LATIN1))], 2,
+     "Shoplifting.csv: not UTF-8 text (invalid continuation byte); save it as UTF-8"),
+    ("binary labels", lambda d: [str(_dcsass(d, BINARY))], 2,
+     "Shoplifting.csv: not UTF-8 text (invalid start byte)"),
+    ("NUL bytes in labels", lambda d: [str(_dcsass(d, b"a_1,Shoplifting,1\x00\n"))], 2,
+     "Shoplifting.csv: binary data on line 1, not a CSV of labels"),
     ("not a dataset", lambda d: [str(d)], 2, "neither a DCSASS copy nor a folder of Kinetics"),
     ("missing folder", lambda d: [str(d / "none")], 2, "neither a DCSASS copy"),
 ]
@@ -85,8 +109,14 @@ SYNTH: list[tuple[str, Args, int, str]] = [
      "clips need at least 16 frames, got 8"),
     ("unknown category", lambda d: ["dcsass", "--out", str(d / "k"), "--category", "Nope",
                                     *TINY], 2, "unknown DCSASS category 'Nope'"),
+    ("dcsass --out an existing file", lambda d: ["dcsass", "--out", _file(d), *TINY], 2,
+     "f: exists and is not a folder"),
+    ("kinetics --out an existing file", lambda d: ["kinetics", "--out", _file(d), *TINY], 2,
+     "f: exists and is not a folder"),
 ]
 SPLIT: list[tuple[str, Args, int, str]] = [
+    ("latin-1 labels", lambda d: [str(_dcsass(d, LATIN1)), "--out", str(d / "s.csv")], 2,
+     "Shoplifting.csv: not UTF-8 text (invalid continuation byte)"),
     ("not a dataset", lambda d: [str(d), "--out", str(d / "s.csv")], 2,
      "neither a DCSASS copy"),
     ("only broken links", lambda d: [str(_only_links(d)), "--out", str(d / "s.csv")], 2,

@@ -1,7 +1,8 @@
 """The ``actionlab`` command (also ``python -m utils``).
 
 Each command group registers its own sub-commands; handlers return an exit code. A bad input
-(:class:`utils.errors.InputError`) is printed as one line on stderr with exit code 2.
+(:class:`utils.errors.InputError`) is printed as one line on stderr with exit code 2; Ctrl-C as
+one line with exit code 130.
 """
 
 from __future__ import annotations
@@ -76,3 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"actionlab: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's code for SIGINT (128 + 2)
+        print("actionlab: interrupted", file=sys.stderr)
+        return 130

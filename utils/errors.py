@@ -8,6 +8,12 @@ class InputError(ValueError):
     """Bad input from a user (a file, a flag, a value): the CLI prints one line, exits 2."""
 
 
+def not_utf8(path: object, exc: UnicodeDecodeError) -> InputError:
+    """The one-line error for a text file that is not UTF-8 (Latin-1, binary...)."""
+    return InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8 "
+                      "(e.g. iconv -f latin1 -t utf-8)")
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (libraries add advice and tracebacks below)."""
     text = str(exc).strip()

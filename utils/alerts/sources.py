@@ -18,7 +18,7 @@ import pandas as pd
 
 from utils.alerts.schema import COLUMNS, as_text
 from utils.columns import require_columns
-from utils.errors import InputError
+from utils.errors import InputError, not_utf8
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -129,11 +129,6 @@ def _open_text(path: Path) -> Any:
     return path.open(encoding="utf-8-sig", newline="")
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
-    return InputError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8 "
-                      "(e.g. iconv -f latin1 -t utf-8)")
-
-
 SEPARATORS = {";": "';'", ",": "','", "\t": "tab"}
 
 
@@ -144,7 +139,7 @@ def _csv_layout(path: Path) -> tuple[str, list[str]]:
         with _open_text(path) as handle:
             header = handle.readline().rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise _not_utf8(path, exc) from exc
+        raise not_utf8(path, exc) from exc
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read the header ({exc})") from exc
     if not header:
@@ -173,7 +168,7 @@ def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame
         parts = [_exact_filter(chunk, store, camera)
                  for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **options)]
     except UnicodeDecodeError as exc:
-        raise _not_utf8(path, exc) from exc
+        raise not_utf8(path, exc) from exc
     except (pd.errors.ParserError, OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot parse as CSV ({str(exc).splitlines()[0]})") from exc
     return pd.concat(parts) if parts else pd.DataFrame(columns=list(COLUMNS))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from utils.datasets.clips import probe_failures
-from utils.errors import InputError
+from utils.errors import InputError, not_utf8
 from utils.paths import DATA_DIR
 
 CATEGORIES = (
@@ -194,17 +194,22 @@ def read_labels(path: Path) -> tuple[list[tuple[int, str, int]], list[MalformedR
     """
     rows: list[tuple[int, str, int]] = []
     bad: list[MalformedRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for line, text in enumerate(handle.read().splitlines(), start=1):
-            fields = [f.strip() for f in next(csv.reader([text]), [])]
-            if len(fields) != 3:
-                bad.append(MalformedRow(line, text, f"{len(fields)} fields, expected 3"))
-            elif fields[2] not in ("0", "1"):
-                bad.append(MalformedRow(line, text, f"label {fields[2]!r} is not 0 or 1"))
-            elif "_" not in fields[0]:
-                bad.append(MalformedRow(line, text, "clip name has no '_<k>' suffix"))
-            else:
-                rows.append((line, fields[0], int(fields[2])))
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
+    for line, text in enumerate(lines, start=1):
+        if "\0" in text:
+            raise InputError(f"{path}: binary data on line {line}, not a CSV of labels")
+        fields = [f.strip() for f in next(csv.reader([text]), [])]
+        if len(fields) != 3:
+            bad.append(MalformedRow(line, text, f"{len(fields)} fields, expected 3"))
+        elif fields[2] not in ("0", "1"):
+            bad.append(MalformedRow(line, text, f"label {fields[2]!r} is not 0 or 1"))
+        elif "_" not in fields[0]:
+            bad.append(MalformedRow(line, text, "clip name has no '_<k>' suffix"))
+        else:
+            rows.append((line, fields[0], int(fields[2])))
     return rows, bad
 
 

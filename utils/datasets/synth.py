@@ -38,7 +38,7 @@ from utils.datasets.dcsass import (
 )
 from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, kinetics_classes
 from utils.errors import InputError
-from utils.io import write_json
+from utils.io import make_folder, write_json
 from utils.paths import SYNTHETIC_DIR
 from utils.video.io import write_video
 
@@ -91,7 +91,7 @@ def available_memory() -> int:
 def _prepare(out: Path, params: dict, owned: list[Path]) -> bool:
     """True when ``out`` already holds this exact synthetic data. Otherwise clear what an earlier
     synthetic run wrote there (never real data: no marker, no deletion) and return False."""
-    marker = out / MARKER
+    marker = make_folder(out) / MARKER  # a file in the way is one line, not a traceback
     if marker.is_file():
         if json.loads(marker.read_text()) == params:
             return True

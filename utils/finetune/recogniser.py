@@ -139,8 +139,8 @@ def clip_files(targets: Iterable[str | Path]) -> list[Path]:
     (DCSASS folders named ``<video>.mp4`` are walked into, not taken as files)."""
     files: list[Path] = []
     for target in map(Path, targets):
-        if target.is_dir():
-            files += sorted(p for p in target.rglob("*.mp4") if p.is_file())
+        if target.is_dir():  # broken links too: scoring lists them as failed, with the reason
+            files += sorted(p for p in target.rglob("*.mp4") if p.is_file() or p.is_symlink())
         elif target.is_file():
             files.append(target)
         else:
@@ -168,6 +168,8 @@ def score_paths(recogniser: FinetunedRecogniser, paths: Iterable[str | Path], *,
         rows.extend((str(p), float(s)) for (p, _), s in zip(batch, probs, strict=True))
         batch.clear()
 
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
     for path in tqdm(list(map(Path, paths)), desc="scoring", disable=not progress, unit="clip"):
         try:
             batch.append((path, load_clip(path, recogniser.preset)[0]))

@@ -125,6 +125,10 @@ def split_for_run(report: DcsassReport, split: str | Path | None, *, seed: int =
 
     failed = report.left_out()
     usable = {c.name: c for c in report.clips}
+    if not usable:
+        why = "".join(f" ({len(failed)} left out, e.g. {name}: {reason})"
+                      for name, reason in list(failed.items())[:1])
+        raise InputError(f"{report.root.path}: no readable labelled clip to train on{why}")
     if split is None:
         clips = list(usable.values())
         frame = grouped_split([c.name for c in clips], [c.source_video for c in clips],
