@@ -31,12 +31,17 @@ Model = Callable[[torch.Tensor], Any]
 """Anything with the forward contract: (N, 3, T, H, W) normalised -> logits (N, classes)."""
 
 
+# Published multi-view protocols use at most 10 clips per video (10x3); more only costs memory
+# (every view of a video is decoded and held at once: 100000x1 needed over 3 GB, then was killed).
+MAX_CLIPS = 30
+
+
 def parse_views(text: str) -> tuple[int, int]:
     """``"10x3"`` -> (10 clips, 3 crops); InputError on anything else."""
     match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
-    if match is None or int(match[1]) < 1 or int(match[2]) not in CROP_COUNTS:
-        raise InputError(f"--views: expected CLIPSxCROPS with CLIPS >= 1 and CROPS in "
-                         f"{CROP_COUNTS} (e.g. 1x1, 10x3), got {text!r}")
+    if match is None or not 1 <= int(match[1]) <= MAX_CLIPS or int(match[2]) not in CROP_COUNTS:
+        raise InputError(f"--views: expected CLIPSxCROPS with 1 <= CLIPS <= {MAX_CLIPS} and "
+                         f"CROPS in {CROP_COUNTS} (e.g. 1x1, 10x3), got {text!r}")
     return int(match[1]), int(match[2])
 
 
