@@ -49,7 +49,8 @@ def test_release_then_grade_from_the_command_line(tmp_path: Path,
     out = tmp_path / "grades.csv"
     assert main(["course", "grade", str(subs), "--release", str(done.out), "--out",
                  str(out)]) == 0
-    assert "2 notebook(s) graded, 0 missing, 2 student(s)" in capsys.readouterr().out
+    assert "2 notebook(s) graded, 0 missing, 0 not gradable, 2 student(s)" in (
+        capsys.readouterr().out)
     grades = pd.read_csv(out).set_index("student")
     assert list(grades.columns) == ["lab", "notebook", "status", "score", "max_score",
                                     "sum_test"]

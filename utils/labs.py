@@ -89,6 +89,9 @@ def run_all(out_dir: Path, smoke: bool = False, data: str = "auto") -> list[LabR
     """Run every lab in order; each writes its figures and JSON under ``out_dir/<lab>/<name>``."""
     from tqdm.auto import tqdm
 
+    from utils.io import make_folder
+
+    make_folder(out_dir)  # a file in the way or no permission: one line, before any notebook
     runs = []
     for nb in tqdm(discover(), desc="labs", unit="notebook"):
         lab_out = out_dir / nb.parent.name / nb.stem

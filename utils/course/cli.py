@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -23,8 +24,12 @@ def _grade(args: argparse.Namespace) -> int:
                   release_dir=None if args.release is None else Path(args.release),
                   timeout=args.timeout)
     graded = frame[frame["status"] == "graded"]
-    print(f"{len(graded)} notebook(s) graded, {len(frame) - len(graded)} missing, "
-          f"{frame['student'].nunique()} student(s) -> {args.out}")
+    failed = frame[frame["status"] == "error"]
+    print(f"{len(graded)} notebook(s) graded, {len(frame) - len(graded) - len(failed)} missing, "
+          f"{len(failed)} not gradable, {frame['student'].nunique()} student(s) -> {args.out}")
+    for row in failed.itertuples():
+        print(f"not graded: {row.student}/{row.lab}/{row.notebook}: {row.error}",
+              file=sys.stderr)
     return 0
 
 

@@ -18,6 +18,7 @@ restored) and reads the points of every grade cell from the gradebook.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from utils.errors import InputError
-from utils.io import atomic_path
+from utils.io import atomic_path, check_target, make_folder
 from utils.labs import discover
 from utils.paths import REPO_ROOT
 
@@ -87,11 +88,33 @@ def _api(course: Path, timeout: int, *, execute: bool = True) -> Any:
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
+_RAISED = re.compile(r"^\s*(?:[\w]+\.)*(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def _failure(result: dict[str, Any]) -> str | None:
+    """None when nbgrader succeeded, else one line: the last exception its log and error name
+    other than nbgrader's own wrapper ("Please see the above traceback"), e.g. ``NotJSONError:
+    Notebook does not appear to be JSON: ...``; else the error's last line."""
+    if result.get("success"):
+        return None
+    text = f"{result.get('log') or ''}\n{result.get('error') or ''}"
+    raised = [f"{m[1]}: {m[2].strip()}" for m in _RAISED.finditer(text)
+              if m[1] != "NbGraderException"]
+    if raised:
+        return raised[-1]
+    lines = text.strip().splitlines()
+    return lines[-1].strip() if lines else "no message"
+
+
 def _check(result: dict[str, Any], what: str) -> None:
-    if not result.get("success"):
-        detail = (result.get("error") or result.get("log") or "no message").strip()
-        raise InputError(f"nbgrader {what} failed: {detail.splitlines()[-1] if detail else ''}\n"
-                         f"{detail}")
+    failure = _failure(result)
+    if failure is not None:
+        raise InputError(f"nbgrader {what} failed: {failure}")
+
+
+def _check_timeout(timeout: int) -> None:
+    if timeout < 1:
+        raise InputError(f"--timeout must be >= 1 second, got {timeout}")
 
 
 def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800,
@@ -99,13 +122,15 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
     """Student and instructor versions of the selected labs' notebooks, through nbgrader's
     ``generate_assignment`` (solutions replaced by ``raise NotImplementedError()``, hidden tests
     removed, test cells locked)."""
+    _check_timeout(timeout)
     notebooks = select_notebooks(labs, root)
     if not notebooks:
         raise InputError(f"no lab notebook (lab*/*.ipynb) found under {root}")
-    out = Path(out).resolve()
+    out = make_folder(Path(out).resolve())
     course = out / "course"
     if course.exists():  # a release is rebuilt from scratch: stale notebooks or grades mislead
         shutil.rmtree(course)
+    make_folder(course)  # a folder we cannot write: one line, before nbgrader starts
     for nb in notebooks:
         target = course / "source" / nb.parent.name / nb.name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +223,9 @@ def _scores(course: Path, student: str, lab: str) -> list[dict[str, Any]]:
 def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
           timeout: int = 1800, execute: bool = True) -> pd.DataFrame:
     """Autograde every submission and write one row per student and notebook: status, total
-    score, maximum, and the points of each grade cell (columns named by grade_id).
+    score, maximum, and the points of each grade cell (columns named by grade_id). A
+    submission nbgrader cannot grade (a malformed notebook...) gets status ``error`` and the
+    reason in ``error``; the others are graded.
 
     ``execute=False`` grades the outputs a notebook was submitted with instead of running it
     again (the test cells are still restored from the release): only for notebooks executed by
@@ -208,6 +235,8 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
     ``release_dir`` is the folder written by :func:`release`; without it the repository's
     notebooks are released again into a temporary folder (they must be the versions handed out).
     """
+    _check_timeout(timeout)
+    check_target(out_csv)
     with tempfile.TemporaryDirectory(prefix="actionlab-course-") as tmp:
         if release_dir is None:
             course = release(Path(tmp), timeout=timeout).course
@@ -227,8 +256,11 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
             for nb in notebooks:
                 shutil.copy2(nb, target / nb.name)
             with _nbgrader_env():
-                _check(api.autograde(lab, student, force=True, create=True),
-                       f"autograde {student}/{lab}")
+                failure = _failure(api.autograde(lab, student, force=True, create=True))
+            if failure is not None:  # one bad submission must not stop the class's grading
+                rows += [{"student": student, "lab": lab, "notebook": nb.name,
+                          "status": "error", "error": failure} for nb in notebooks]
+                continue
             rows += _scores(course, student, lab)
     head = ["student", "lab", "notebook", "status", "score", "max_score"]
     frame = pd.DataFrame(rows)
