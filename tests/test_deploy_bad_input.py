@@ -156,6 +156,9 @@ DEMO: list[tuple[str, Args, int, str]] = [
     ("--show without a display", lambda d, v: [*_DEMO, "--source", str(v), "--show", "--out",
                                                str(d / "o.mp4")],
      2, "--show needs a display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
+    ("an undecodable file", lambda d, v: [*_DEMO, "--source", _bytes(b"junk", "j.mp4")(d),
+                                          "--out", str(d / "o.mp4")], 2,
+     "j.mp4: cannot open ("),
     ("an absent camera", lambda d, v: [*_DEMO, "--source", "9"], 2,
      "--source 9: cannot open camera 9"),
 ]
@@ -216,3 +219,23 @@ def test_a_real_checkpoint_still_loads_and_its_task_is_checked(yolo_pt: Path) ->
     assert built.keys() == loaded.keys()
     with pytest.raises(detect.InputError, match="a YOLO 'detect' model; --pose needs a 'pose'"):
         detect.load_yolo(weights=str(yolo_pt), pose=True)
+
+
+def test_a_rotated_phone_video_is_read_upright(tmp_path: Path) -> None:
+    """demo and detect read frames through FrameSource: a phone video's display rotation is
+    applied there as predict and score apply it (utils.video.io), not left sideways."""
+    from test_video_io import _set_track_matrix
+
+    from utils.stream import FrameSource
+
+    scene = np.zeros((4, 64, 48, 3), np.uint8)  # portrait: 64 high, 48 wide
+    scene[:, :16, :16] = [255, 0, 0]  # red top-left
+    stored = np.ascontiguousarray(np.rot90(scene, 1, axes=(1, 2)))  # sensor frames: 48 x 64
+    path = write_video(tmp_path / "IMG_0001.mp4", stored, 12.0)
+    one = 1 << 16
+    _set_track_matrix(path, (0, one, 0, -one, 0, 0, 48 * one, 0, 1 << 30))
+    source = FrameSource(str(path))
+    assert (source.info.height, source.info.width) == (64, 48)
+    frames = np.stack(list(source))
+    assert frames.shape == (4, 64, 48, 3)
+    assert frames[:, :12, :12, 0].min() > 200 and frames[:, :12, :12, 1:].max() < 60

@@ -25,6 +25,7 @@ import numpy as np
 
 from utils.errors import InputError
 from utils.io import atomic_path
+from utils.video.io import upright
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -105,9 +106,12 @@ class FrameSource:
                 stream = container.streams.video[0]
                 rate = stream.average_rate or stream.guessed_rate or stream.base_rate
                 frames = stream.frames or None
-                ctx = stream.codec_context
+                first = next(container.decode(stream), None)  # its size is the displayed one
+                if first is None:
+                    raise InputError(f"--source {self.source}: no frame could be decoded")
+                height, width = self._upright(first).shape[:2]
                 return SourceInfo(self.source, self.kind, float(rate) if rate else 30.0,
-                                  ctx.width, ctx.height, frames)
+                                  width, height, frames)
         except av.FFmpegError as exc:
             raise InputError(f"--source {self.source}: cannot open ({exc})") from exc
 
@@ -143,13 +147,18 @@ class FrameSource:
         finally:
             cap.release()
 
+    @staticmethod
+    def _upright(frame: av.VideoFrame) -> np.ndarray:
+        """RGB as displayed: a phone video's rotation applied, as ``predict`` and ``score`` do."""
+        return upright(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0))
+
     def _pyav(self) -> Iterator[np.ndarray]:
         try:
             with av.open(self.source, metadata_errors="ignore") as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "SLICE"
                 for frame in container.decode(stream):
-                    yield frame.to_ndarray(format="rgb24")
+                    yield self._upright(frame)
         except av.FFmpegError as exc:
             raise InputError(f"--source {self.source}: decoding failed ({exc})") from exc
 

@@ -83,7 +83,7 @@ def _decode_errors(path: Path) -> Iterator[None]:
         raise VideoDecodeError(path, exc.strerror or str(exc)) from exc
 
 
-def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     """Apply a display rotation (degrees counter-clockwise, as FFmpeg's display matrix gives
     it: an iPhone portrait video says -90, i.e. turn the stored frame 90 degrees clockwise)."""
     turns = round(rotation / 90) % 4
@@ -305,7 +305,7 @@ class _Collector:
 
     def _rgb(self, frame: av.VideoFrame) -> np.ndarray:
         rgb = self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
-        return _upright(rgb, getattr(frame, "rotation", 0))
+        return upright(rgb, getattr(frame, "rotation", 0))
 
     def add(self, key: int, frame: av.VideoFrame) -> None:
         self.keys.append(key)
