@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from utils.datamode import choose_data
 from utils.errors import InputError
-from utils.io import atomic_path, write_json
+from utils.io import atomic_path, check_run, staged_run, write_json
 from utils.labs import declared_parameters, run_notebook, smoke_parameters
 from utils.paths import REPO_ROOT
 
@@ -32,6 +33,28 @@ def test_atomic_path_keeps_old_file_when_block_fails(tmp_path: Path) -> None:
         raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_staged_run_puts_the_earlier_run_back_when_the_swap_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "run"
+    with staged_run(run) as (fresh, first):
+        (fresh / "a.txt").write_text("first")
+    assert check_run(run, ["a.txt"]) == first
+    replace = os.replace
+
+    def refuse_new(src: str | Path, dst: str | Path) -> None:
+        if Path(src).name.startswith(".run.new."):  # the new run moving into place
+            raise OSError(1, "Operation not permitted")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse_new)
+    with pytest.raises(InputError, match="run: cannot replace the folder \\(Operation not "), \
+            staged_run(run) as (fresh, _):
+        (fresh / "a.txt").write_text("second")
+    monkeypatch.undo()
+    assert (run / "a.txt").read_text() == "first" and check_run(run, ["a.txt"]) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_choose_data_modes(tmp_path: Path) -> None:

@@ -171,10 +171,15 @@ def staged_folder(path: str | Path, *, owned_marker: str) -> Iterator[Path]:
     try:
         yield fresh
         os.chmod(fresh, 0o777 & ~current_umask())
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
-            os.replace(path, old / path.name)
-        os.replace(fresh, path)
+        try:
+            if path.exists():
+                old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+                os.replace(path, old / path.name)
+            os.replace(fresh, path)
+        except OSError as exc:  # an immutable or read-only parent: put the earlier run back
+            if old is not None and (old / path.name).exists() and not path.exists():
+                os.replace(old / path.name, path)
+            raise InputError(f"{path}: cannot replace the folder ({exc.strerror})") from None
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
         if old is not None:
