@@ -170,12 +170,13 @@ TABLE = [pytest.param(command, args, code, message, id=f"{command}: {name}")
 @pytest.mark.parametrize(("command", "args", "code", "message"), TABLE)
 def test_bad_input_exits_with_one_line(command: str, args: Args, code: int, message: str,
                                        video: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str],
+                                       capfd: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert main([command, *args(tmp_path, video)]) == code
-    err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
+    # capfd: what native code (OpenCV, ultralytics) writes to the file descriptor counts too
+    err = capfd.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
     assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
     assert message in err, err
 
