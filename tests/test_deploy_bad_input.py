@@ -162,7 +162,16 @@ DEMO: list[tuple[str, Args, int, str]] = [
     ("an absent camera", lambda d, v: [*_DEMO, "--source", "9"], 2,
      "--source 9: cannot open camera 9"),
 ]
-COMMANDS = {"detect": DETECT, "demo": DEMO}
+EXPORT: list[tuple[str, Args, int, str]] = [
+    ("--out is the --weights checkpoint", lambda d, v: [
+        "--model", "tiny3d", "--weights", _bytes(b"checkpoint", "w.pth")(d), "--out",
+        str(d / "w.pth")], 2,
+     "w.pth: is the input"),
+    ("--out a folder", lambda d, v: ["--model", "tiny3d", "--weights", "none", "--out", str(d)],
+     2,
+     "is a folder, not a regular file; refusing to replace it"),
+]
+COMMANDS = {"detect": DETECT, "demo": DEMO, "export": EXPORT}
 TABLE = [pytest.param(command, args, code, message, id=f"{command}: {name}")
          for command, rows in COMMANDS.items() for name, args, code, message in rows]
 
@@ -185,6 +194,11 @@ def test_outputs_never_replace_inputs_or_user_files(video: Path, tmp_path: Path)
     before = video.read_bytes()
     assert main(["demo", *_DEMO, "--source", str(video), "--out", str(video)]) == 2
     assert video.read_bytes() == before
+    checkpoint = Path(_bytes(b"checkpoint", "w.pth")(tmp_path))
+    assert main(["export", "--model", "tiny3d", "--weights", str(checkpoint), "--out",
+                 str(checkpoint)]) == 2
+    assert checkpoint.read_bytes() == b"checkpoint"
+    checkpoint.unlink()
     mine = Path(_with_user_file(tmp_path))
     assert main(["detect", "--source", str(video), "--weights", "none", "--out", str(mine)]) == 2
     assert sorted(p.name for p in mine.iterdir()) == ["detections.csv"]

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from utils.errors import InputError
-from utils.io import atomic_path
+from utils.io import atomic_path, check_not_input, check_target
 
 OPSET = 17
 # Parity tolerance on logits: ATOL + RTOL * max |logit|. Measured with random weights (batch of
@@ -117,6 +117,7 @@ def export_onnx(
     ``example`` sets T, H, W (default: the preset's test shape); ``check`` runs
     :func:`parity` on a batch of ``parity_batch`` (exercising the dynamic batch axis).
     """
+    check_target(check_not_input(path, weights if weights not in (None, "default") else None))
     model = _resolve(model_or_name, weights)
     name = getattr(getattr(model, "spec", None), "name", type(model).__name__)
     x = model_input(model) if example is None else example
