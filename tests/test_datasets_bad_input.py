@@ -71,9 +71,23 @@ def _only_links(folder: Path) -> Path:
     return root
 
 
+def _ucsd_bad_m(folder: Path) -> Path:
+    """A generated UCSD folder whose .m file has a range written with a dash."""
+    from utils.anomaly.synth import write_synthetic_ucsd
+
+    out = write_synthetic_ucsd(folder / "u", train_videos=1, test_videos=1, frames=12,
+                               height=32, width=32, progress=False)
+    gt = out / "UCSDped2" / "Test" / "UCSDped2.m"
+    gt.write_text(gt.read_text().replace(gt.read_text().splitlines()[2],
+                                         "TestVideoFile{end+1}.gt_frame = [12-20];"))
+    return out
+
+
 CHECK: list[tuple[str, Args, int, str]] = [
     ("not a dataset", lambda d: [str(d)], 2, "neither a DCSASS copy nor a folder of Kinetics"),
     ("missing folder", lambda d: [str(d / "none")], 2, "neither a DCSASS copy"),
+    ("UCSD .m with a bad range", lambda d: [str(_ucsd_bad_m(d))], 2,
+     "UCSDped2.m:3: cannot read frame range '12-20'"),
 ]
 SYNTH: list[tuple[str, Args, int, str]] = [
     ("more memory than there is", lambda d: ["kinetics", "--out", str(d / "k"), "--height",
@@ -83,6 +97,8 @@ SYNTH: list[tuple[str, Args, int, str]] = [
      "clip size must be even and >= 32, got 33x320"),
     ("too few frames", lambda d: ["dcsass", "--out", str(d / "k"), "--frames", "8"], 2,
      "clips need at least 16 frames, got 8"),
+    ("UCSD too few frames", lambda d: ["ucsd", "--out", str(d / "u"), "--frames", "8"], 2,
+     "need >= 1 train and test video, >= 12 frames"),
     ("unknown category", lambda d: ["dcsass", "--out", str(d / "k"), "--category", "Nope",
                                     *TINY], 2, "unknown DCSASS category 'Nope'"),
 ]

@@ -22,7 +22,9 @@ def _train(args: argparse.Namespace) -> int:
     from utils.anomaly.pipeline import train_ucsd
     from utils.anomaly.train import TrainConfig, save_checkpoint
     from utils.bench.device import resolve_device
+    from utils.io import check_target
 
+    check_target(args.out)  # before training, not after it
     if any(s % 4 for s in args.size):
         raise InputError(f"--size must be multiples of 4, got {args.size[0]} {args.size[1]}")
     config = TrainConfig(context=args.context, width=args.width, epochs=args.epochs,

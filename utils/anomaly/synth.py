@@ -152,7 +152,7 @@ def write_synthetic_ucsd(out: str | Path, *, seed: int = 0, train_videos: int = 
         name = f"Test{i + 1:03d}"
         _write_frames(root / "Test" / name, video, ".tif")
         _write_frames(root / "Test" / f"{name}_gt", masks.astype(np.uint8) * 255, ".bmp")
-        lines.append(_gt_line(_ranges(masks.any(axis=(1, 2)))))
+        lines.append(_gt_line(_ranges(np.asarray(masks.any(axis=(1, 2))))))
         bar.update()
     bar.close()
     (root / "Test" / f"{SUBSET}.m").write_text("\n".join(lines) + "\n")

@@ -102,7 +102,8 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Tra
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling errors come in many types; all mean a bad file
-        raise InputError(f"{path}: not a loadable PyTorch checkpoint ({exc})") from exc
+        raise InputError(f"{path}: not a loadable PyTorch checkpoint "
+                         f"({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InputError(f"{path}: not a next-frame predictor checkpoint (format {FORMAT})")
     raw = dict(payload["config"])
