@@ -25,6 +25,8 @@ from utils.metrics import roc_auc
 if TYPE_CHECKING:
     import pandas as pd
 
+SMOOTH_FRAMES = 5
+
 
 def auc_by_video(labels: Any, scores: Any, videos: Any, *, n_boot: int = 1000,
                  seed: int = 0) -> dict[str, float]:
@@ -38,12 +40,20 @@ def auc_by_video(labels: Any, scores: Any, videos: Any, *, n_boot: int = 1000,
 def per_video_features(table: pd.DataFrame) -> pd.DataFrame:
     """Each metric min-max normalised within its video (``<metric>_video``), as the regularity
     score normalises the PSNR: raw errors differ between scenes and cameras, so a forest fitted
-    on other videos' raw values would partly learn which video a frame is from."""
+    on other videos' raw values would partly learn which video a frame is from. Plus each of
+    those averaged over the centred :data:`SMOOTH_FRAMES` frames (``<metric>_video_mean5``).
+    Rows of a video must be in frame order."""
+    import pandas as pd
+
     require_columns(table.columns, (*METRICS, "video"), "score table")
     grouped = table.groupby("video", sort=False)[list(METRICS)]
     low, high = grouped.transform("min"), grouped.transform("max")
     span = (high - low).where(high > low, 1.0)
-    return ((table[list(METRICS)] - low) / span).add_suffix("_video")
+    normalised = ((table[list(METRICS)] - low) / span).add_suffix("_video")
+    # An anomaly lasts several frames: each feature's centred 5-frame mean gives the context.
+    smooth = normalised.groupby(table["video"].to_numpy(), sort=False).transform(
+        lambda column: column.rolling(SMOOTH_FRAMES, center=True, min_periods=1).mean())
+    return pd.concat([normalised, smooth.add_suffix(f"_mean{SMOOTH_FRAMES}")], axis=1)
 
 
 @dataclass
@@ -76,7 +86,7 @@ def forest_cv(table: pd.DataFrame, *, folds: int = 4, seed: int = 0, n_estimator
     for train, test in GroupKFold(n_splits=folds).split(x, y, groups=table["video"]):
         if len(np.unique(y[train])) < 2:
             raise InputError("a training fold holds one class only: fewer folds or more videos")
-        forest = RandomForestClassifier(n_estimators=n_estimators, min_samples_leaf=10,
+        forest = RandomForestClassifier(n_estimators=n_estimators, min_samples_leaf=5,
                                         random_state=seed, n_jobs=1)
         forest.fit(x[train], y[train])
         oof[test] = forest.predict_proba(x[test])[:, 1]

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from utils.anomaly.model import NextFramePredictor, windows
 from utils.errors import InputError
+from utils.finetune.head import _one_cpu_thread
 from utils.io import atomic_path, make_folder
 
 if TYPE_CHECKING:
@@ -113,8 +114,9 @@ def score_videos(model: NextFramePredictor, videos: dict[str, tuple[np.ndarray, 
         make_folder(out_dir)
     tables = []
     for name, (video, labels) in tqdm(videos.items(), desc="scoring", disable=not progress):
-        table = score_video(model, video, name, labels=labels, batch_size=batch_size,
-                            device=device)
+        with _one_cpu_thread(torch.device(device).type):  # as training: see train_predictor
+            table = score_video(model, video, name, labels=labels, batch_size=batch_size,
+                                device=device)
         if out_dir is not None:
             write_table(table, Path(out_dir) / f"{name}.parquet")
         tables.append(table)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from utils.anomaly.model import NextFramePredictor, windows
 from utils.bench.device import amp_active, autocast
 from utils.errors import InputError
+from utils.finetune.head import _one_cpu_thread
 from utils.io import atomic_path
 
 FORMAT = "actionlab-next-frame-v1"
@@ -44,9 +45,17 @@ class TrainResult:
 def train_predictor(videos: list[np.ndarray], config: TrainConfig, *, device: torch.device,
                     amp: bool = True, progress: bool = True) -> TrainResult:
     """Fit a predictor on ``videos`` (each (T, H, W) float32 in [0, 1], normal frames only):
-    every (context, next frame) window of every video, shuffled, each epoch."""
+    every (context, next frame) window of every video, shuffled, each epoch. On the CPU it runs
+    on one thread, as lab 2.1's head does: same bits every run, and on a shared machine several
+    threads of a model this small mostly wait for each other."""
     if not videos:
         raise InputError("no training videos")
+    with _one_cpu_thread(torch.device(device).type):
+        return _train(videos, config, torch.device(device), amp, progress)
+
+
+def _train(videos: list[np.ndarray], config: TrainConfig, device: torch.device, amp: bool,
+           progress: bool) -> TrainResult:
     torch.manual_seed(config.seed)
     model = NextFramePredictor(config.context, config.width).to(device)
     pairs = [windows(torch.from_numpy(v), config.context) for v in videos
