@@ -242,3 +242,35 @@ def test_the_cli_runs_the_three_steps(tmp_path: Path, capsys: pytest.CaptureFixt
     assert result["frames"] == len(table) == 2 * (12 - 4)
     assert result["auc_regularity"]["estimate"] == pytest.approx(
         roc_auc_score(table["label"], table["anomaly_score"]))
+
+
+def test_the_dcsass_run_trains_on_normal_training_clips_and_scores_test_clips(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from utils.anomaly import dcsass_run as run
+    from utils.datasets.dcsass import load_dcsass
+    from utils.datasets.splits import grouped_split
+    from utils.datasets.synth import ClipSize, write_synthetic_dcsass
+
+    root = write_synthetic_dcsass(tmp_path, videos=4, clips_per_video=3,
+                                  size=ClipSize(32, 48, frames=16), progress=False)
+    clips = load_dcsass(root, progress=False).clips
+    split = grouped_split([c.name for c in clips], [c.source_video for c in clips],
+                          [c.label for c in clips], val=0.0, test=0.5, seed=0)
+    frames = run.clip_frames(clips[0].path, (32, 48), 6)
+    assert frames.shape == (6, 32, 48) and frames.dtype == np.float32
+    assert frames.min() >= 0 and frames.max() <= 1
+    trained_on: list[int] = []
+    real_train = run.train_predictor
+    monkeypatch.setattr(run, "train_predictor", lambda videos, *a, **k: (
+        trained_on.append(len(videos)), real_train(videos, *a, **k))[1])
+    _, scores = run.dcsass_run(split, {c.name: c.path for c in clips},
+                               TrainConfig(epochs=1, size=(32, 48), width=2), frames=6,
+                               progress=False)
+    normal_train = split[(split["split"] == "train") & (split["label"] == 0)]
+    assert trained_on == [len(normal_train)]
+    test = split[split["split"] == "test"]
+    assert scores["clip"].tolist() == test["clip"].tolist()
+    assert scores["label"].tolist() == test["label"].tolist()
+    if scores["label"].nunique() == 2:
+        assert run.clip_auc(scores, n_boot=20)["estimate"] == pytest.approx(
+            roc_auc_score(scores["label"], scores["max_mse"]))
