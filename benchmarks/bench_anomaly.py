@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +29,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bench_metrics import seconds
 from utils.anomaly.model import NextFramePredictor, windows
 from utils.anomaly.scoring import METRICS, frame_metrics, score_video
 
 BASELINE = "one frame per forward, each metric recomputed from the prediction on its own"
-
-
-def seconds(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def baseline_metrics(pred: np.ndarray, real: np.ndarray, out: dict[str, list[float]]) -> None:

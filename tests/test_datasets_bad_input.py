@@ -1,6 +1,7 @@
-"""Every bad input of the ``actionlab data`` commands: one table per command (arguments built in a
-temporary folder, exit code, the exact fragment of the message), so the next bad input is one
-row; then what ``data check`` lists for clips it cannot use (truncated files, broken links)."""
+"""Every bad input of the ``actionlab data`` and ``anomaly`` commands: one table per command
+(arguments built in a temporary folder, exit code, the exact fragment of the message), so the
+next bad input is one row; then what ``data check`` lists for clips it cannot use (truncated
+files, broken links)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import av
 import numpy as np
 import pytest
 
+from utils.anomaly.synth import write_synthetic_ucsd
 from utils.cli import main
 from utils.datasets import synth
 from utils.datasets.clips import decode_all
@@ -71,12 +73,20 @@ def _only_links(folder: Path) -> Path:
     return root
 
 
+def _ucsd(folder: Path) -> Path:
+    return write_synthetic_ucsd(folder / "u", train_videos=1, test_videos=1, frames=12,
+                                height=32, width=32, progress=False)
+
+
+def _garbage(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_bytes(b"not a checkpoint")
+    return path
+
+
 def _ucsd_bad_m(folder: Path) -> Path:
     """A generated UCSD folder whose .m file has a range written with a dash."""
-    from utils.anomaly.synth import write_synthetic_ucsd
-
-    out = write_synthetic_ucsd(folder / "u", train_videos=1, test_videos=1, frames=12,
-                               height=32, width=32, progress=False)
+    out = _ucsd(folder)
     gt = out / "UCSDped2" / "Test" / "UCSDped2.m"
     gt.write_text(gt.read_text().replace(gt.read_text().splitlines()[2],
                                          "TestVideoFile{end+1}.gt_frame = [12-20];"))
@@ -111,7 +121,31 @@ SPLIT: list[tuple[str, Args, int, str]] = [
                                    "--test", "0.5"], 2,
      "split fractions need 0 <= val, test and val + test < 1 (got 0.6, 0.5)"),
 ]
-COMMANDS = {("data", "check"): CHECK, ("data", "synth"): SYNTH, ("data", "split"): SPLIT}
+ANOMALY_TRAIN: list[tuple[str, Args, int, str]] = [
+    ("not a UCSD folder", lambda d: [str(d), "--out", str(d / "m.pt")], 2,
+     "no UCSD UCSDped2 folder (expected UCSDped2/Train and UCSDped2/Test"),
+    ("size not a multiple of 4", lambda d: [str(_ucsd(d)), "--out", str(d / "m.pt"), "--size",
+                                            "30", "32"], 2, "--size must be multiples of 4"),
+    ("out is a folder", lambda d: [str(_ucsd(d)), "--out", str(d), "--epochs", "1", "--size",
+                                   "32", "32", "--width", "2", "--device", "cpu"], 2,
+     "is a folder, not a regular file"),
+    ("cuda without a GPU", lambda d: [str(_ucsd(d)), "--out", str(d / "m.pt"), "--device",
+                                      "cuda:7"], 2, "but CUDA is not available"),
+]
+ANOMALY_SCORE: list[tuple[str, Args, int, str]] = [
+    ("missing checkpoint", lambda d: [str(_ucsd(d)), "--checkpoint", str(d / "none.pt"),
+                                      "--out", str(d / "s"), "--device", "cpu"], 2,
+     "none.pt: no such checkpoint file"),
+    ("not a checkpoint", lambda d: [str(_ucsd(d)), "--checkpoint", str(_garbage(d, "x.pt")),
+                                    "--out", str(d / "s"), "--device", "cpu"], 2,
+     "x.pt: not a loadable PyTorch checkpoint"),
+]
+ANOMALY_EVALUATE: list[tuple[str, Args, int, str]] = [
+    ("no tables", lambda d: [str(d)], 2, "no per-video .parquet score tables"),
+]
+COMMANDS = {("data", "check"): CHECK, ("data", "synth"): SYNTH, ("data", "split"): SPLIT,
+            ("anomaly", "train"): ANOMALY_TRAIN, ("anomaly", "score"): ANOMALY_SCORE,
+            ("anomaly", "evaluate"): ANOMALY_EVALUATE}
 TABLE = [pytest.param(command, args, code, message, id=f"{command[-1]}: {name}")
          for command, rows in COMMANDS.items() for name, args, code, message in rows]
 

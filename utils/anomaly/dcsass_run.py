@@ -35,7 +35,7 @@ def clip_frames(path: str | Path, size: tuple[int, int], frames: int, stride: in
     from utils.video.io import probe, read_frames
 
     fps = probe(path).fps or 30.0
-    rgb = read_frames(path, np.arange(frames) * stride / fps, size=size)
+    rgb = read_frames(path, [i * stride / fps for i in range(frames)], size=size)
     return (rgb.astype(np.float32) @ GREY) / 255.0
 
 
