@@ -43,3 +43,15 @@ def assert_student_version_fails(student: dict[str, Any], solution: str, test: s
         exec(student[solution].source, ns)
     with pytest.raises((NotImplementedError, NameError, AssertionError)):
         exec(student[test].source, ns)
+
+
+def assert_exercise_layout(notebook: Path, exercises: list[tuple[str, str]]) -> None:
+    """Each test cell right after its solution cell, and no other code cell using a solution
+    name (``my_...``): the notebook must run on the student version too."""
+    nb = nbformat.read(notebook, as_version=4)
+    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    for solution, test in exercises:
+        assert order.index(test) == order.index(solution) + 1
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "nbgrader" not in cell.metadata:
+            assert "my_" not in cell.source, cell.source[:80]

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from nbgrader_helpers import assert_student_version_fails, released_versions, run_solution_and_test
+from nbgrader_helpers import (
+    assert_exercise_layout,
+    assert_student_version_fails,
+    released_versions,
+    run_solution_and_test,
+)
 
 from utils.paths import REPO_ROOT
 
@@ -89,13 +93,7 @@ def _namespace() -> dict[str, Any]:
 
 
 def test_each_exercise_is_a_solution_then_its_test() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    for solution, test in EXERCISES:
-        assert order.index(test) == order.index(solution) + 1
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "nbgrader" not in cell.metadata:
-            assert "my_" not in cell.source, cell.source[:80]
+    assert_exercise_layout(NOTEBOOK, EXERCISES)
 
 
 @pytest.mark.parametrize(("solution", "test"), EXERCISES)

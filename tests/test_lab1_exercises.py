@@ -9,7 +9,12 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
-from nbgrader_helpers import assert_student_version_fails, released_versions, run_solution_and_test
+from nbgrader_helpers import (
+    assert_exercise_layout,
+    assert_student_version_fails,
+    released_versions,
+    run_solution_and_test,
+)
 
 from utils.bench import budget
 from utils.bench.accuracy import EvalResult, topk_accuracy
@@ -49,16 +54,7 @@ def test_metadata_is_nbgrader_schema_3() -> None:
         if meta["solution"]:
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
             assert meta["locked"] is False
-    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    for solution, test in EXERCISES:
-        assert order.index(test) == order.index(solution) + 1
-
-
-def test_no_cell_outside_the_exercises_uses_a_solution_name() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "nbgrader" not in cell.metadata:
-            assert "my_" not in cell.source, cell.source[:80]
+    assert_exercise_layout(NOTEBOOK, EXERCISES)
 
 
 @pytest.mark.parametrize(("solution", "test"), EXERCISES)
