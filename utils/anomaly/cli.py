@@ -96,7 +96,9 @@ def add_anomaly(sub: argparse._SubParsersAction) -> None:
     score.add_argument("root", help=ROOT_HELP)
     score.add_argument("--checkpoint", required=True, help="checkpoint from 'anomaly train'")
     score.add_argument("--out", required=True, help="folder for the Parquet tables")
-    score.add_argument("--batch-size", type=_positive, default=32, help="default: 32")
+    score.add_argument("--batch-size", type=_positive,
+                       help="frames per forward (default: 32 on a GPU; on the CPU, as many "
+                            "as 4 frames of 64x96 hold in pixels)")
     score.set_defaults(func=_score)
 
     evaluate = commands.add_parser(

@@ -30,7 +30,7 @@ def train_ucsd(root: str | Path, config: TrainConfig, *, subset: str = "UCSDped2
 
 
 def score_ucsd(root: str | Path, model: TrainResult | str | Path, out_dir: str | Path | None,
-               *, subset: str = "UCSDped2", batch_size: int = 32,
+               *, subset: str = "UCSDped2", batch_size: int | None = None,
                device: torch.device | str = "cpu", progress: bool = True) -> pd.DataFrame:
     """Score every test video (a trained model or a checkpoint path); one Parquet table per
     video in ``out_dir`` with the ground-truth ``label`` column."""

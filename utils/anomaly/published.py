@@ -2,7 +2,9 @@
 
 Each row names the paper and the table; frame-level AUC is computed over all test frames pooled
 (the protocol the papers use). They train far larger models for many hours on full-size frames:
-a lab run is a different setting, shown for scale, not as a like-for-like comparison.
+a lab run is a different setting, shown for scale, not as a like-for-like comparison. The values
+were written down from the papers' tables; the paper texts could not be opened where this module
+was written, so check them against the PDFs (arXiv ids below) before quoting them elsewhere.
 """
 
 from __future__ import annotations

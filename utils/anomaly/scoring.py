@@ -27,6 +27,19 @@ if TYPE_CHECKING:
 
 METRICS = ("mse", "p50", "p90", "p99", "err_std", "psnr")
 MSE_FLOOR = 1e-10  # a perfect prediction would have infinite PSNR
+CPU_BATCH_PIXELS = 4 * 64 * 96  # frames per forward on the CPU: 4 at 64x96, 1 at 240x360
+GPU_BATCH = 32
+
+
+def batch_size_for(shape: tuple[int, ...], device: torch.device | str) -> int:
+    """Frames per forward when none is given. On the CPU large batches of large frames are
+    slower than single frames (activations outgrow the caches: ``benchmarks/bench_anomaly.py``
+    measured batches of 2 and 32 well below single frames at 240x360, and batches of 1 to 32
+    about level at 64x96), so the batch is bounded in pixels there; a GPU gets
+    :data:`GPU_BATCH`."""
+    if torch.device(device).type != "cpu":
+        return GPU_BATCH
+    return max(1, CPU_BATCH_PIXELS // (shape[-2] * shape[-1]))
 
 
 def psnr(mse: Any) -> np.ndarray:
@@ -56,10 +69,11 @@ def frame_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, np.ndar
 
 
 @torch.no_grad()
-def predict(model: NextFramePredictor, video: np.ndarray, *, batch_size: int = 32,
+def predict(model: NextFramePredictor, video: np.ndarray, *, batch_size: int | None = None,
             device: torch.device | str = "cpu") -> np.ndarray:
     """Predicted frames context..T-1 of a (T, H, W) video, float32 (T - context, H, W)."""
     past, _ = windows(torch.from_numpy(video), model.context)
+    batch_size = batch_size or batch_size_for(video.shape, device)
     model.eval()
     chunks = [model(past[i:i + batch_size].to(device)).float().cpu()
               for i in range(0, len(past), batch_size)]
@@ -68,7 +82,7 @@ def predict(model: NextFramePredictor, video: np.ndarray, *, batch_size: int = 3
 
 @torch.no_grad()
 def score_video(model: NextFramePredictor, video: np.ndarray, name: str, *,
-                labels: np.ndarray | None = None, batch_size: int = 32,
+                labels: np.ndarray | None = None, batch_size: int | None = None,
                 device: torch.device | str = "cpu") -> pd.DataFrame:
     """One row per predicted frame: ``video``, ``frame`` (1-based), the metrics,
     ``regularity``, ``anomaly_score`` and, when ``labels`` (one per frame) are given, ``label``.
@@ -76,6 +90,7 @@ def score_video(model: NextFramePredictor, video: np.ndarray, name: str, *,
     import pandas as pd
 
     past, target = windows(torch.from_numpy(video), model.context)
+    batch_size = batch_size or batch_size_for(video.shape, device)
     model.eval()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
     for i in range(0, len(past), batch_size):
@@ -104,10 +119,11 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
 
 
 def score_videos(model: NextFramePredictor, videos: dict[str, tuple[np.ndarray, Any]],
-                 out_dir: str | Path | None = None, *, batch_size: int = 32,
+                 out_dir: str | Path | None = None, *, batch_size: int | None = None,
                  device: torch.device | str = "cpu", progress: bool = True) -> pd.DataFrame:
     """Score ``{name: (frames, labels or None)}``; with ``out_dir``, also write
-    ``out_dir/<name>.parquet`` per video. Returns all rows."""
+    ``out_dir/<name>.parquet`` per video. Returns all rows. ``batch_size`` None: see
+    :func:`batch_size_for`."""
     import pandas as pd
 
     if out_dir is not None:
