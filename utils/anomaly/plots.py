@@ -59,6 +59,7 @@ def plot_timelines(table: pd.DataFrame, score: str = "anomaly_score", max_videos
                 ax.axvspan(frames[a] - 0.5, frames[b - 1] + 0.5, color="C3", alpha=0.2, lw=0)
         ax.set_ylabel(name)
     axes[-1, 0].set_xlabel("frame")
-    fig.suptitle(f"{score} per frame (1 - normalised regularity); shaded: ground truth")
+    meaning = " (1 - normalised regularity)" if score == "anomaly_score" else ""
+    fig.suptitle(f"{score} per frame{meaning}; shaded: ground-truth anomalous frames")
     fig.tight_layout()
     return fig
