@@ -1,6 +1,7 @@
-"""Every bad input of the ``actionlab data`` commands: one table per command (arguments built in a
-temporary folder, exit code, the exact fragment of the message), so the next bad input is one
-row; then what ``data check`` lists for clips it cannot use (truncated files, broken links)."""
+"""Every bad input of the ``actionlab data`` and ``anomaly`` commands: one table per command
+(arguments built in a temporary folder, exit code, the exact fragment of the message), so the
+next bad input is one row; then what ``data check`` lists for clips it cannot use (truncated
+files, broken links)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import av
 import numpy as np
 import pytest
 
+from utils.anomaly.synth import write_synthetic_ucsd
 from utils.cli import main
 from utils.datasets import synth
 from utils.datasets.clips import decode_all
@@ -89,6 +91,26 @@ def _file(folder: Path) -> str:
     return str(folder / "f")
 
 
+def _ucsd(folder: Path) -> Path:
+    return write_synthetic_ucsd(folder / "u", train_videos=1, test_videos=1, frames=12,
+                                height=32, width=32, progress=False)
+
+
+def _garbage(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_bytes(b"not a checkpoint")
+    return path
+
+
+def _ucsd_bad_m(folder: Path) -> Path:
+    """A generated UCSD folder whose .m file has a range written with a dash."""
+    out = _ucsd(folder)
+    gt = out / "UCSDped2" / "Test" / "UCSDped2.m"
+    gt.write_text(gt.read_text().replace(gt.read_text().splitlines()[2],
+                                         "TestVideoFile{end+1}.gt_frame = [12-20];"))
+    return out
+
+
 CHECK: list[tuple[str, Args, int, str]] = [
     ("latin-1 labels", lambda d: [str(_dcsass(d, LATIN1))], 2,
      "Shoplifting.csv: not UTF-8 text (invalid continuation byte); save it as UTF-8"),
@@ -98,6 +120,8 @@ CHECK: list[tuple[str, Args, int, str]] = [
      "Shoplifting.csv: binary data on line 1, not a CSV of labels"),
     ("not a dataset", lambda d: [str(d)], 2, "neither a DCSASS copy nor a folder of Kinetics"),
     ("missing folder", lambda d: [str(d / "none")], 2, "neither a DCSASS copy"),
+    ("UCSD .m with a bad range", lambda d: [str(_ucsd_bad_m(d))], 2,
+     "UCSDped2.m:3: cannot read frame range '12-20'"),
 ]
 SYNTH: list[tuple[str, Args, int, str]] = [
     ("more memory than there is", lambda d: ["kinetics", "--out", str(d / "k"), "--height",
@@ -107,6 +131,8 @@ SYNTH: list[tuple[str, Args, int, str]] = [
      "clip size must be even and >= 32, got 33x320"),
     ("too few frames", lambda d: ["dcsass", "--out", str(d / "k"), "--frames", "8"], 2,
      "clips need at least 16 frames, got 8"),
+    ("UCSD too few frames", lambda d: ["ucsd", "--out", str(d / "u"), "--frames", "8"], 2,
+     "need >= 1 train and test video, >= 12 frames"),
     ("unknown category", lambda d: ["dcsass", "--out", str(d / "k"), "--category", "Nope",
                                     *TINY], 2, "unknown DCSASS category 'Nope'"),
     ("dcsass --out an existing file", lambda d: ["dcsass", "--out", _file(d), *TINY], 2,
@@ -125,7 +151,31 @@ SPLIT: list[tuple[str, Args, int, str]] = [
                                    "--test", "0.5"], 2,
      "split fractions need 0 <= val, test and val + test < 1 (got 0.6, 0.5)"),
 ]
-COMMANDS = {("data", "check"): CHECK, ("data", "synth"): SYNTH, ("data", "split"): SPLIT}
+ANOMALY_TRAIN: list[tuple[str, Args, int, str]] = [
+    ("not a UCSD folder", lambda d: [str(d), "--out", str(d / "m.pt")], 2,
+     "no UCSD UCSDped2 folder (expected UCSDped2/Train and UCSDped2/Test"),
+    ("size not a multiple of 4", lambda d: [str(_ucsd(d)), "--out", str(d / "m.pt"), "--size",
+                                            "30", "32"], 2, "--size must be multiples of 4"),
+    ("out is a folder", lambda d: [str(_ucsd(d)), "--out", str(d), "--epochs", "1", "--size",
+                                   "32", "32", "--width", "2", "--device", "cpu"], 2,
+     "is a folder, not a regular file"),
+    ("cuda without a GPU", lambda d: [str(_ucsd(d)), "--out", str(d / "m.pt"), "--device",
+                                      "cuda:7"], 2, "but CUDA is not available"),
+]
+ANOMALY_SCORE: list[tuple[str, Args, int, str]] = [
+    ("missing checkpoint", lambda d: [str(_ucsd(d)), "--checkpoint", str(d / "none.pt"),
+                                      "--out", str(d / "s"), "--device", "cpu"], 2,
+     "none.pt: no such checkpoint file"),
+    ("not a checkpoint", lambda d: [str(_ucsd(d)), "--checkpoint", str(_garbage(d, "x.pt")),
+                                    "--out", str(d / "s"), "--device", "cpu"], 2,
+     "x.pt: not a loadable PyTorch checkpoint"),
+]
+ANOMALY_EVALUATE: list[tuple[str, Args, int, str]] = [
+    ("no tables", lambda d: [str(d)], 2, "no per-video .parquet score tables"),
+]
+COMMANDS = {("data", "check"): CHECK, ("data", "synth"): SYNTH, ("data", "split"): SPLIT,
+            ("anomaly", "train"): ANOMALY_TRAIN, ("anomaly", "score"): ANOMALY_SCORE,
+            ("anomaly", "evaluate"): ANOMALY_EVALUATE}
 TABLE = [pytest.param(command, args, code, message, id=f"{command[-1]}: {name}")
          for command, rows in COMMANDS.items() for name, args, code, message in rows]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from utils import __version__
 from utils.alerts import cli as alerts_cli
+from utils.anomaly import cli as anomaly_cli
 from utils.bench import cli as bench_cli
 from utils.course import cli as course_cli
 from utils.datasets import cli as datasets_cli
@@ -59,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     # Each group's module defines its arguments and handlers; heavy imports stay inside handlers.
     alerts_cli.add_synth(synth_sub)
     datasets_cli.add_synth(synth_sub)
+    anomaly_cli.add_synth(synth_sub)
     datasets_cli.add_data_commands(data_sub)
     alerts_cli.add_alerts(sub)
+    anomaly_cli.add_anomaly(sub)
     finetune_cli.add_finetune(sub)
     bench_cli.add_commands(sub)
     _add_labs(sub)

@@ -39,9 +39,14 @@ def _synth_dcsass(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from utils.anomaly.ucsd import is_ucsd, load_ucsd
     from utils.datasets.folders import dataset_rows, open_dataset
     from utils.io import json_text
 
+    if is_ucsd(args.root):
+        ucsd = load_ucsd(args.root, args.subset)
+        print(json_text(ucsd.to_dict()) if args.json else ucsd.to_text())
+        return 0
     report = open_dataset(args.root, args.category, decode=True)
     print(json_text(report.to_dict()) if args.json else report.to_text())
     if not dataset_rows(report)[0]:
@@ -139,6 +144,8 @@ def add_data_commands(data_sub: argparse._SubParsersAction) -> None:
                                     "Kinetics sample folder")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--category", default="Shoplifting", help=CATEGORY_HELP)
+    check.add_argument("--subset", default="UCSDped2", choices=["UCSDped1", "UCSDped2"],
+                       help="UCSD subset to check (default: UCSDped2; only for a UCSD folder)")
     check.set_defaults(func=_check)
 
     split = data_sub.add_parser(

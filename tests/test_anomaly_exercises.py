@@ -1,0 +1,123 @@
+"""Lab 2 bonus 04's exercises as nbgrader releases them: the autograded checks pass on the
+solutions, fail on the student version, and fail on plausible wrong answers and on a constant
+one (so a check that cannot fail would be caught here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from nbgrader_helpers import (
+    assert_exercise_layout,
+    assert_student_version_fails,
+    released_versions,
+    run_solution_and_test,
+)
+
+from utils.paths import REPO_ROOT
+
+NOTEBOOK = REPO_ROOT / "lab2_finetune" / "04_anomaly_detection.ipynb"
+EXERCISES = [("ex1_psnr_solution", "ex1_psnr_test"),
+             ("ex2_regularity_solution", "ex2_regularity_test"),
+             ("ex3_folds_solution", "ex3_folds_test")]
+WRONG = {
+    "ex1_psnr_solution": {
+        "PSNR of the mean absolute error": '''
+def my_psnr(predicted, actual):
+    return float(10 * np.log10(1.0 / np.mean(np.abs(np.asarray(predicted) - actual))))
+''',
+        "20 log10 of 1/MSE": '''
+def my_psnr(predicted, actual):
+    return float(20 * np.log10(1.0 / np.mean((np.asarray(predicted) - actual) ** 2)))
+''',
+        "constant answer": '''
+def my_psnr(predicted, actual):
+    return 0.0
+''',
+    },
+    "ex2_regularity_solution": {
+        "divided by the maximum only": '''
+def my_regularity(psnr_values):
+    p = np.asarray(psnr_values, dtype=float)
+    return p / p.max()
+''',
+        "upside down (an anomaly score)": '''
+def my_regularity(psnr_values):
+    p = np.asarray(psnr_values, dtype=float)
+    return (p.max() - p) / (p.max() - p.min())
+''',
+        "constant answer": '''
+def my_regularity(psnr_values):
+    return np.zeros(len(psnr_values))
+''',
+    },
+    "ex3_folds_solution": {
+        "rows dealt into folds (videos cut across folds)": '''
+def my_grouped_folds(videos, n_splits):
+    rows = np.arange(len(videos))
+    return [(np.setdiff1d(rows, test), test) for test in np.array_split(rows, n_splits)]
+''',
+        "rows sorted by video, then cut (a video can straddle two folds)": '''
+def my_grouped_folds(videos, n_splits):
+    order = np.argsort(np.asarray(videos), kind="stable")
+    rows = np.arange(len(videos))
+    return [(np.setdiff1d(rows, test), test) for test in np.array_split(order, n_splits)]
+''',
+        "one video per fold, only the first n_splits videos tested": '''
+def my_grouped_folds(videos, n_splits):
+    videos = np.asarray(videos)
+    names = np.unique(videos)[:n_splits]
+    return [(np.flatnonzero(videos != v), np.flatnonzero(videos == v)) for v in names]
+''',
+        "constant answer: no folds": '''
+def my_grouped_folds(videos, n_splits):
+    return []
+''',
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def versions() -> tuple[dict[str, Any], dict[str, Any]]:
+    return released_versions(NOTEBOOK)
+
+
+def _namespace() -> dict[str, Any]:
+    """What the notebook has defined when the exercises run: ``np`` and the score ``table``
+    (two test videos of 36 scored frames)."""
+    videos = np.repeat(["Test001", "Test002"], 36)
+    return {"np": np, "table": pd.DataFrame({"video": videos, "frame": np.tile(
+        np.arange(5, 41), 2)})}
+
+
+def test_each_exercise_is_a_solution_then_its_test() -> None:
+    assert_exercise_layout(NOTEBOOK, EXERCISES)
+
+
+@pytest.mark.parametrize(("solution", "test"), EXERCISES)
+def test_checks_pass_on_the_solution(solution: str, test: str,
+                                     versions: tuple[dict, dict]) -> None:
+    run_solution_and_test(versions[0], solution, test, _namespace())
+
+
+@pytest.mark.parametrize(("solution", "test"), EXERCISES)
+def test_checks_fail_on_the_student_version(solution: str, test: str,
+                                            versions: tuple[dict, dict]) -> None:
+    assert "BEGIN HIDDEN TESTS" not in versions[1][test].source
+    assert_student_version_fails(versions[1], solution, test, _namespace())
+
+
+WRONG_CASES = [pytest.param(solution, test, source, id=f"{solution[:3]}: {name}")
+               for solution, test in EXERCISES for name, source in WRONG[solution].items()]
+
+
+@pytest.mark.parametrize(("solution", "test", "wrong"), WRONG_CASES)
+def test_the_hidden_test_fails_a_wrong_answer(solution: str, test: str, wrong: str,
+                                              versions: tuple[dict, dict]) -> None:
+    teacher, _ = versions
+    ns = _namespace()
+    exec(wrong, ns)
+    with pytest.raises(AssertionError):
+        exec(teacher[test].source, ns)
