@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from utils import __version__
+from utils.age import cli as age_cli
 from utils.alerts import cli as alerts_cli
 from utils.bench import cli as bench_cli
 from utils.course import cli as course_cli
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_data_commands(data_sub)
     alerts_cli.add_alerts(sub)
     finetune_cli.add_finetune(sub)
+    age_cli.add_age(sub)
     bench_cli.add_commands(sub)
     _add_labs(sub)
     course_cli.add_course(sub)

@@ -154,7 +154,7 @@ def load_faces(root: str | Path, *, decode: bool = False, progress: bool = True)
     missing, unreadable = {}, {}
     keep = np.ones(len(frame), dtype=bool)
     for i, name in enumerate(tqdm(frame["file_name"], desc="photos", unit="photo",
-                                  disable=not progress or not decode)):
+                                  disable=not progress or not decode or frame.empty)):
         path = root / IMAGES_DIR / name
         if not path.is_file():
             missing[name] = f"{path} does not exist"

@@ -175,7 +175,10 @@ def evaluate_run(run: str | Path, *, legal_age: float = 18, target: float = 0.01
 
     run = Path(run)
     frame = read_predictions(run)
-    config = json.loads((run / MARKER).read_text())
+    try:
+        config = json.loads((run / MARKER).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run / MARKER}: cannot read the run's settings ({exc})") from exc
     test = frame[frame["split"] == "test"]
     train = frame[frame["split"] == "train"]
     if test.empty or train.empty:
