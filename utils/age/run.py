@@ -161,28 +161,19 @@ def read_predictions(run: str | Path) -> pd.DataFrame:
     return frame
 
 
-def evaluate_run(run: str | Path, *, legal_age: float = 18, target: float = 0.01,
-                 n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Metrics of a run directory from its ``predictions.csv`` (see the module docstring)."""
-    import json
-
-    import matplotlib.pyplot as plt
-
-    from utils.age import plots
+def summarise(frame: pd.DataFrame, config: dict[str, Any], *, legal_age: float = 18,
+              target: float = 0.01, n_boot: int = 1000,
+              seed: int = 0) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """(metrics, ID-rule table, MAE-by-band table) of a prediction table (``split``,
+    ``real_age``, ``predicted_age``); ``config`` holds the run's ``data`` and ``backbone``."""
     from utils.age.evaluate import mae_by_band, mae_interval, median_baseline
     from utils.age.report import conclusion
     from utils.age.risk import choose_rule, id_rule_table
 
-    run = Path(run)
-    frame = read_predictions(run)
-    try:
-        config = json.loads((run / MARKER).read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{run / MARKER}: cannot read the run's settings ({exc})") from exc
     test = frame[frame["split"] == "test"]
     train = frame[frame["split"] == "train"]
     if test.empty or train.empty:
-        raise InputError(f"{run}/predictions.csv has no test or no train photo")
+        raise InputError("the predictions hold no test or no train photo")
     y, p = test["real_age"].to_numpy(float), test["predicted_age"].to_numpy(float)
     median, base_mae = median_baseline(train["real_age"], y)
     ci = mae_interval(y, p, legal_age=legal_age, n_boot=n_boot, seed=seed)
@@ -197,11 +188,34 @@ def evaluate_run(run: str | Path, *, legal_age: float = 18, target: float = 0.01
         "bands": bands.to_dict(orient="records"), "id_rule": rule,
     }
     metrics["conclusion"] = conclusion(metrics)
+    return metrics, rules, bands
+
+
+def evaluate_run(run: str | Path, *, legal_age: float = 18, target: float = 0.01,
+                 n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Metrics of a run directory from its ``predictions.csv`` (see the module docstring)."""
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from utils.age import plots
+
+    run = Path(run)
+    frame = read_predictions(run)
+    try:
+        config = json.loads((run / MARKER).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run / MARKER}: cannot read the run's settings ({exc})") from exc
+    metrics, rules, bands = summarise(frame, config, legal_age=legal_age, target=target,
+                                      n_boot=n_boot, seed=seed)
+    test = frame[frame["split"] == "test"]
+    y, p = test["real_age"].to_numpy(float), test["predicted_age"].to_numpy(float)
     _save_csv(rules, run / "id_rule.csv")
     _save_csv(bands, run / "bands.csv")
+    chosen = metrics["id_rule"]["ask_id_below"]
     for name, fig in (("scatter.png", plots.predicted_vs_real(y, p, legal_age=legal_age)),
                       ("bands.png", plots.band_errors(bands)),
-                      ("id_rule.png", plots.id_rule_curve(rules, rule["ask_id_below"], target))):
+                      ("id_rule.png", plots.id_rule_curve(rules, chosen, target))):
         save_figure(fig, run / name)
         plt.close(fig)
     write_json(metrics, run / "metrics.json")
