@@ -22,9 +22,10 @@ from utils.age.features import embed_photos
 from utils.age.finetune import finetune_last_stage
 from utils.age.head import predict_ages, train_regressor
 from utils.age.risk import choose_rule, id_rule_table
-from utils.age.run import evaluate_run, train_age
+from utils.age.run import evaluate_run
 from utils.age.synth import write_synthetic_faces
 from utils.age.utkface import convert_utkface, download_utkface, utkface_age
+from utils.cli import main
 from utils.datasets.splits import read_split_csv
 from utils.errors import InputError
 
@@ -39,11 +40,13 @@ def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def run(faces: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A run through the command line (``actionlab age train``)."""
     out = tmp_path_factory.mktemp("age") / "run"
-    metrics = train_age(faces, out, backbone="tiny", weights="none", image_size=64, epochs=40,
-                        patience=10, lr=3e-3, n_boot=300, cache_dir=out.parent / "cache",
-                        device="cpu", progress=False)
-    return out, metrics
+    assert main(["age", "train", "--data", str(faces), "--out", str(out), "--backbone", "tiny",
+                 "--weights", "none", "--image-size", "64", "--epochs", "40", "--patience",
+                 "10", "--lr", "3e-3", "--n-boot", "300", "--cache", str(out.parent / "cache"),
+                 "--device", "cpu"]) == 0
+    return out, json.loads((out / "metrics.json").read_text())
 
 
 def test_the_planted_age_is_learnt(run: tuple[Path, dict[str, Any]]) -> None:
@@ -96,6 +99,17 @@ def test_split_is_by_person_and_bands_recompute(run: tuple[Path, dict[str, Any]]
     by_hand = (test["predicted_age"] - test["real_age"]).abs().groupby(band, observed=False)
     assert np.allclose(pd.DataFrame(metrics["bands"])["mae"], by_hand.mean(), equal_nan=True)
     assert evaluate_run(out, target=0.2, n_boot=50)["id_rule"]["target"] == 0.2
+    assert main(["age", "evaluate", str(out), "--target", "0.01", "--n-boot", "300"]) == 0
+    assert json.loads((out / "metrics.json").read_text()) == metrics  # same numbers again
+
+
+def test_data_check_reads_a_faces_folder(faces: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "check", str(faces), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["photos"], report["persons"], report["persons_known"]) == (200, 100, True)
+    labels = pd.read_csv(faces / "labels.csv")
+    assert list(labels.columns) == ["file_name", "real_age"]  # exactly the brief's format
+    assert report["age"]["median"] == labels["real_age"].median()
 
 
 def test_mae_by_band_and_interval_by_hand() -> None:
