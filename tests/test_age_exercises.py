@@ -4,12 +4,17 @@ answer (so a check that cannot fail would be caught here)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import nbformat
 import numpy as np
 import pytest
+from exercise_versions import (
+    Cells,
+    fails_on_student_version,
+    nbgrader_versions,
+    passes_on_solution,
+)
 
 from utils.age.evaluate import BANDS, mae_by_band
 from utils.age.risk import id_rule_table
@@ -70,18 +75,9 @@ def my_minors_passed_share(real, predicted, x, legal_age):
 }
 
 
-def _cells(nb: Any) -> dict[str, Any]:
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
-
-
 @pytest.fixture(scope="module")
-def versions() -> tuple[dict[str, Any], dict[str, Any]]:
-    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    student, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
-    student, _ = ClearHiddenTests().preprocess(student, {})
-    return _cells(nb), _cells(student)
+def versions() -> tuple[Cells, Cells]:
+    return nbgrader_versions(NOTEBOOK)
 
 
 def _namespace() -> dict[str, Any]:
@@ -96,28 +92,19 @@ def _namespace() -> dict[str, Any]:
 
 @pytest.mark.parametrize(("solution", "test"), EXERCISES)
 def test_checks_pass_on_the_solution(solution: str, test: str,
-                                     versions: tuple[dict, dict]) -> None:
-    teacher, _ = versions
-    ns = _namespace()
-    exec(teacher[solution].source, ns)
-    exec(teacher[test].source, ns)  # hidden tests included
+                                     versions: tuple[Cells, Cells]) -> None:
+    passes_on_solution(versions[0], solution, test, _namespace())
 
 
 @pytest.mark.parametrize(("solution", "test"), EXERCISES)
 def test_checks_fail_on_the_student_version(solution: str, test: str,
-                                            versions: tuple[dict, dict]) -> None:
-    _, student = versions
-    assert "raise NotImplementedError()" in student[solution].source
-    assert "BEGIN SOLUTION" not in student[solution].source
-    ns = _namespace()
-    exec(student[solution].source, ns)
-    with pytest.raises(NotImplementedError):
-        exec(student[test].source, ns)
+                                            versions: tuple[Cells, Cells]) -> None:
+    fails_on_student_version(versions[1], solution, test, _namespace())
 
 
 @pytest.mark.parametrize(("test", "wrong"), [(t, w) for t, rows in WRONG.items() for w in rows])
 def test_checks_fail_on_wrong_solutions(test: str, wrong: str,
-                                        versions: tuple[dict, dict]) -> None:
+                                        versions: tuple[Cells, Cells]) -> None:
     teacher, _ = versions
     ns = _namespace()
     exec(WRONG[test][wrong], ns)
