@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.metrics import mean_absolute_error
 
 from utils.age.backbone import build_backbone
-from utils.age.data import load_faces
+from utils.age.data import load_faces, read_face
 from utils.age.evaluate import age_band, mae_by_band, mae_interval
 from utils.age.features import embed_photos
 from utils.age.finetune import finetune_last_stage
@@ -148,8 +149,6 @@ def test_cache_is_reused_and_training_is_deterministic(faces: Path, tmp_path: Pa
 
 
 def test_finetuning_changes_the_last_stage_only(faces: Path) -> None:
-    import torch
-
     report = load_faces(faces, progress=False)
     t = report.table.iloc[:24]
     net = build_backbone("tiny", "none", seed=0)
@@ -240,3 +239,38 @@ def test_utkface_conversion_and_download(tmp_path: Path) -> None:
         "26_0_1_20170116174525125.jpg.chip.jpg": 26, "3_1_2_20161219140623097.jpg.chip.jpg": 3}
     assert json.loads((tmp_path / "faces" / "CONVERTED_FROM_UTKFACE.json").read_text())[
         "converted"] == 2
+
+
+def test_photos_are_read_one_batch_at_a_time(faces: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from utils.age import features
+
+    report = load_faces(faces, progress=False)
+    photos = {n: report.path(n) for n in report.table["file_name"][:10]}
+    reads: list[int] = []
+    monkeypatch.setattr(features, "read_face", lambda p: (reads.append(1), read_face(p))[1])
+    net = build_backbone("tiny", "none")
+    held = []
+    forward = net.model.forward
+    net.model.forward = lambda x: (held.append((len(reads), len(x))), forward(x))[1]
+    embed_photos(net.model, photos, backbone="tiny", image_size=64, cache_dir=None,
+                 batch_size=4, progress=False)
+    assert held == [(4, 4), (8, 4), (10, 2)]  # never more than one batch of photos in memory
+
+
+def test_weights_auto_falls_back_to_random_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+
+    from torchvision.models import ResNet18_Weights
+
+    def offline(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(type(ResNet18_Weights.IMAGENET1K_V1), "get_state_dict", offline)
+    net = build_backbone("resnet18", "auto", seed=3)
+    assert not net.pretrained and net.why.startswith("RANDOM WEIGHTS") and net.dim == 512
+    again = build_backbone("resnet18", "none", seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(net.model.state_dict().values(),
+                                                  again.model.state_dict().values(),
+                                                  strict=True))  # seeded random init
+    with pytest.raises(InputError, match="cannot get the resnet18 ImageNet weights"):
+        build_backbone("resnet18", "default")
