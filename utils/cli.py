@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from utils import __version__
+from utils.age import cli as age_cli
 from utils.alerts import cli as alerts_cli
 from utils.anomaly import cli as anomaly_cli
 from utils.bench import cli as bench_cli
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_cli.add_alerts(sub)
     anomaly_cli.add_anomaly(sub)
     finetune_cli.add_finetune(sub)
+    age_cli.add_age(sub)
     bench_cli.add_commands(sub)
     _add_labs(sub)
     course_cli.add_course(sub)

@@ -12,12 +12,16 @@ from utils.errors import InputError
 def open_dataset(root: str | Path, category: str, *, progress: bool = True,
                  decode: bool = False) -> Any:
     """The loader report of ``root``: a DcsassReport when it holds a DCSASS copy, else a
-    KineticsReport when it holds .mp4 clips; InputError when it is neither. ``decode``: decode
-    every clip to its end (``data check``) rather than read its header."""
+    KineticsReport when it holds .mp4 clips, else a FacesReport when it holds ``labels.csv``;
+    InputError when it is none. ``decode``: decode every clip (photo) to its end
+    (``data check``) rather than read its header."""
+    from utils.age.data import is_faces_root, load_faces
     from utils.datasets.dcsass import find_root, load_dcsass
     from utils.datasets.kinetics import load_kinetics_sample
 
     root = Path(root)
+    if is_faces_root(root):
+        return load_faces(root, decode=decode, progress=progress)
     try:
         find_root(root)
     except InputError as not_dcsass:
@@ -29,9 +33,16 @@ def open_dataset(root: str | Path, category: str, *, progress: bool = True,
 
 
 def dataset_rows(report: Any) -> tuple[list[str], list[str], list[int]]:
-    """(clip, source video, label) of every usable clip of either dataset."""
+    """(clip, source video, label) of every usable clip of either dataset (faces: photo,
+    person, age band)."""
+    from utils.age.data import FacesReport
+    from utils.age.evaluate import age_band
     from utils.datasets.dcsass import DcsassReport
 
+    if isinstance(report, FacesReport):
+        t = report.table
+        return (t["file_name"].tolist(), t["person"].tolist(),
+                age_band(t["real_age"]).tolist())
     if isinstance(report, DcsassReport):
         return ([c.name for c in report.clips], [c.source_video for c in report.clips],
                 [c.label for c in report.clips])
