@@ -121,9 +121,9 @@ def drift_trial(*, seed: int, n_rows: int, reference_weeks: int, drift_week: int
             "calm_alarms_uncorrected": int(uncorrected.sum())}
 
 
-def summarise_drift(trials: Sequence[dict[str, Any]], horizon: int) -> dict[str, Any]:
+def summarise_drift(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Detection rate and delays over copies, and the false-alarm rates on calm cameras."""
-    out: dict[str, Any] = {"copies": len(trials), "horizon_weeks": horizon}
+    out: dict[str, Any] = {"copies": len(trials)}
     for kind in ("score", "volume"):
         delays = [t[f"{kind}_delay"] for t in trials]
         found = [d for d in delays if d is not None]
@@ -219,3 +219,33 @@ def summarise_reviews(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
                              100 * (tp[:, 0] - tp[:, -1]).mean() / spent)}
     out["oracle_tp_lost_mean"] = float(np.mean([t["oracle_tp_lost"] for t in trials]))
     return out
+
+
+def simulate(*, copies: int, n_rows: int, reference_weeks: int = 8, drift_week: int = 14,
+             score_shift: float = 1.0, review_days: int = 60, budget: int = 10,
+             target: float = 0.5, miss_rate: float = 0.5, seed: int = 0,
+             progress: bool = True) -> dict[str, Any]:
+    """Both simulations over ``copies`` seeded copies (seeds ``seed``, ``seed + 1``, ...): the
+    numbers lab 3.4 quotes and ``benchmarks/bench_alerts_followup.py`` prints."""
+    from utils.alerts.progress import progress_bar
+
+    if copies < 1:
+        raise InputError(f"copies must be >= 1, got {copies}")
+    seeds = range(seed, seed + copies)
+    drift = [drift_trial(seed=s, n_rows=n_rows, reference_weeks=reference_weeks,
+                         drift_week=drift_week, score_shift=score_shift)
+             for s in progress_bar(seeds, desc="drift copies", unit="copy", disable=not progress)]
+    reviews = [review_trial(seed=s, n_rows=n_rows, days=review_days, budget=budget,
+                            target=target, miss_rate=miss_rate, strategy=strategy)
+               for s in progress_bar(seeds, desc="review copies", unit="copy",
+                                     disable=not progress)
+               for strategy in STRATEGIES]
+    return {"settings": {"copies": copies, "n_rows": n_rows, "reference_weeks": reference_weeks,
+                         "drift_week": drift_week, "score_shift": score_shift,
+                         "volume_factor": 2.0, "review_days": review_days, "budget": budget,
+                         "target_fp_reduction": target, "miss_rate": miss_rate, "seed": seed,
+                         "rule": vars(AlarmRule())},
+            "baselines": {"drift": "the same alarm rule on uncorrected p-values",
+                          "reviews": "labelling random alerts of the day"},
+            "drift": summarise_drift(drift),
+            "reviews": summarise_reviews(reviews)}
