@@ -271,8 +271,7 @@ def plot_drift_heatmap(drift: pd.DataFrame, *, vmax: float = 0.5) -> Figure:
                                                         values="mark")
     fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * grid.shape[1] + 3),
                                     max(3.0, 0.22 * grid.shape[0] + 1.5)))
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("lightgray")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="lightgray")
     image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(float)), aspect="auto", cmap=cmap,
                       vmin=0, vmax=vmax, interpolation="nearest")
     for (i, j), mark in np.ndenumerate(marked.to_numpy(object)):
