@@ -47,9 +47,8 @@ def review_queue(dated: pd.DataFrame, thresholds: Mapping[tuple[str, str], float
     if budget < 1:
         raise InputError(f"--budget must be >= 1, got {budget}")
     day = pd.Timestamp(day).normalize()
-    today = dated[(dated["day"] == day) & (dated["probability"] >= 0)
-                  & ~dated["video_name"].isin(set(reviewed))]
-    today = today.drop_duplicates("video_name")
+    today = dated[(dated["day"] == day) & (dated["probability"] >= 0)]
+    today = today[~today["video_name"].isin(set(reviewed))].drop_duplicates("video_name")
     parts = []
     for (store, camera), cam in today.groupby(["store", "camera"], sort=True, observed=True):
         t = float(thresholds.get((store, camera), 0.0))

@@ -154,8 +154,9 @@ def hide_thefts(clean: pd.DataFrame, miss_rate: float, seed: int) -> pd.DataFram
 
 def true_cost(clean: pd.DataFrame, thresholds: dict[tuple[str, str], float]) -> tuple[int, int]:
     """(thefts lost, false positives removed) of per-camera ``thresholds``, by the true labels."""
-    t = np.array([thresholds.get(k, 0.0) for k in zip(clean["store"], clean["camera"],
-                                                      strict=True)])
+    codes = clean.groupby(["store", "camera"], sort=True, observed=True).ngroup().to_numpy()
+    keys = clean.groupby(["store", "camera"], sort=True, observed=True).size().index
+    t = np.array([thresholds.get((str(s), str(c)), 0.0) for s, c in keys])[codes]
     p = clean["probability"].to_numpy(float)
     cut = (p >= 0) & (p < t)
     truth = clean["true_theft"].to_numpy(bool)
