@@ -364,3 +364,30 @@ def test_every_file_source_gives_the_same_results(sources: dict[str, str], tmp_p
     assert {r["verdict"] for r in csv_run["reviews"]} == {"theft"}  # type: ignore[attr-defined]
     for kind in ("parquet", "sqlite"):
         assert_same_run(runs[kind], csv_run)
+
+
+def test_simulation_summaries_by_hand() -> None:
+    from utils.alerts.sim import summarise_drift, summarise_reviews
+
+    def trial(seed: int, strategy: str, tp: list[int]) -> dict[str, object]:
+        return {"seed": seed, "strategy": strategy, "oracle_tp_lost": 2,
+                "curve": [{"reviews": 10 * i, "tp_lost": v, "fp_reduction": 0.5}
+                          for i, v in enumerate(tp)]}
+
+    got = summarise_reviews([trial(0, "queue", [9, 7, 5]), trial(0, "random", [9, 9, 8]),
+                             trial(1, "queue", [6, 6, 6]), trial(1, "random", [6, 5, 5])])
+    assert got["queue"]["tp_lost_mean"] == [7.5, 6.5, 5.5]
+    assert got["queue"]["tp_recovered_per_100_reviews"] == 100 * 2 / 20  # (4 + 0) / 2 per 20
+    assert got["random"]["tp_recovered_per_100_reviews"] == 100 * 1 / 20
+    assert (got["copies_queue_ahead"], got["copies_queue_behind"]) == (1, 1)
+    calm = {"calm_camera_weeks": 100, "calm_cameras": 10}
+    drift_sum = summarise_drift([
+        {"score_delay": 0, "volume_delay": None, "calm_alarms": 1, "calm_alarms_uncorrected": 4,
+         "calm_cameras_alarmed": 1, **calm},
+        {"score_delay": 2, "volume_delay": 1, "calm_alarms": 0, "calm_alarms_uncorrected": 2,
+         "calm_cameras_alarmed": 0, **calm}])
+    assert drift_sum["score_detected"] == 1.0 and drift_sum["score_delay_median"] == 1.0
+    assert drift_sum["volume_detected"] == 0.5 and drift_sum["volume_delay_max"] == 1
+    assert drift_sum["false_alarm_rate_per_camera_week"] == 1 / 200
+    assert drift_sum["false_alarm_rate_uncorrected"] == 6 / 200
+    assert drift_sum["calm_cameras_with_any_alarm"] == 1 / 20

@@ -26,14 +26,20 @@ def _cells(nb: Any) -> dict[str, Any]:
     return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
 
 
-@pytest.fixture(scope="module")
-def versions() -> tuple[dict[str, Any], dict[str, Any]]:
+def released_cells(notebook: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The graded cells by grade_id: the instructor's, and the student's as nbgrader releases
+    them (solutions and hidden tests cleared by its own preprocessors)."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     student, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
     student, _ = ClearHiddenTests().preprocess(student, {})
     return _cells(nb), _cells(student)
+
+
+@pytest.fixture(scope="module")
+def versions() -> tuple[dict[str, Any], dict[str, Any]]:
+    return released_cells(NOTEBOOK)
 
 
 def _namespace() -> dict[str, Any]:

@@ -6,13 +6,12 @@ only the names the test cells read are provided."""
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import Any
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from test_lab1_exercises import released_cells
 
 from utils.alerts import drift, review
 from utils.paths import REPO_ROOT
@@ -71,18 +70,9 @@ WRONG: dict[str, dict[str, str]] = {
 }
 
 
-def _cells(nb: Any) -> dict[str, Any]:
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
-
-
 @pytest.fixture(scope="module")
 def versions() -> tuple[dict[str, Any], dict[str, Any]]:
-    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    student, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
-    student, _ = ClearHiddenTests().preprocess(student, {})
-    return _cells(nb), _cells(student)
+    return released_cells(NOTEBOOK)
 
 
 def _namespace() -> dict[str, Any]:
@@ -96,7 +86,7 @@ def _namespace() -> dict[str, Any]:
 
 
 def test_metadata_and_order() -> None:
-    cells = _cells(nbformat.read(NOTEBOOK, as_version=4))
+    cells, _ = released_cells(NOTEBOOK)
     assert len(cells) == 6
     order = list(cells)
     for solution, test in EXERCISES:

@@ -171,4 +171,4 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
 
     from utils.alerts.cli_followup import add_followup
 
-    add_followup(commands)
+    add_followup(commands, _add_source)

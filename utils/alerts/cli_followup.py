@@ -7,16 +7,7 @@ Each handler parses its arguments and calls one library function.
 from __future__ import annotations
 
 import argparse
-
-SOURCE_HELP = ("alerts file (.csv, .csv.gz, .tsv, .parquet) or SQLAlchemy URL "
-               "(e.g. sqlite:///alerts.db); its reviews live beside it (<name>.reviews.csv) or "
-               "in its database (table reviews)")
-
-
-def _add_source(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", required=True, metavar="SRC", help=SOURCE_HELP)
-    parser.add_argument("--table", default="alerts",
-                        help="table to read when SRC is an SQL URL (default: alerts)")
+from collections.abc import Callable
 
 
 def _queue(args: argparse.Namespace) -> int:
@@ -72,15 +63,17 @@ def _monitor(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_followup(commands: argparse._SubParsersAction) -> None:
-    """Register the commands under ``alerts``."""
+def add_followup(commands: argparse._SubParsersAction,
+                 add_source: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register the commands under ``alerts``; ``add_source`` adds ``--source`` and ``--table``
+    as every alerts command has them."""
     queue = commands.add_parser(
         "review-queue", help="the alerts to review on a day, nearest each camera's threshold",
         description="Reads SRC and its reviews; takes the alerts of --date not yet reviewed, "
                     "ranks them by distance to their camera's threshold (the exact plan at "
                     "--target-fp-reduction with the reviews applied, or --plan), one camera at a "
                     "time, and prints the first --budget (or writes them to --out as CSV).")
-    _add_source(queue)
+    add_source(queue)
     queue.add_argument("--budget", required=True, type=int, metavar="K",
                        help="reviews available that day")
     queue.add_argument("--date", required=True, metavar="YYYY-MM-DD",
@@ -100,7 +93,7 @@ def add_followup(commands: argparse._SubParsersAction) -> None:
                     "database, or <name>.reviews.csv beside the file), in one atomic write. A "
                     "video already reviewed with the same verdict is not added twice; a "
                     "different verdict is refused.")
-    _add_source(add)
+    add_source(add)
     add.add_argument("--video", required=True, action="append", metavar="VIDEO_NAME",
                      help="video_name of the reviewed alert (repeat for several)")
     add.add_argument("--verdict", required=True, help="theft or normal")
@@ -114,7 +107,7 @@ def add_followup(commands: argparse._SubParsersAction) -> None:
                     "store, camera, label, score) the --per-group highest-scoring normal alerts "
                     "of every (camera, label): the list `actionlab finetune --extra-negatives` "
                     "reads.")
-    _add_source(hard)
+    add_source(hard)
     hard.add_argument("--per-group", type=int, default=20, metavar="N",
                       help="alerts per (camera, normal label) (default: 20)")
     hard.add_argument("--out", required=True, help="CSV file to write")
@@ -127,7 +120,7 @@ def add_followup(commands: argparse._SubParsersAction) -> None:
                     "first --reference-weeks weeks. Writes drift.csv, alarms.csv, heatmap.png, "
                     "report.md and monitor.json into --out, replaced whole only when complete "
                     "(an existing --out must be empty or an earlier monitor run).")
-    _add_source(monitor)
+    add_source(monitor)
     monitor.add_argument("--reference-weeks", required=True, type=int, metavar="N",
                          help="the first N weeks of the data are the reference")
     monitor.add_argument("--out", required=True, help="output folder")

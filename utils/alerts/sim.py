@@ -217,7 +217,12 @@ def summarise_reviews(trials: Sequence[dict[str, Any]]) -> dict[str, Any]:
         out[strategy] = {"reviews": reviews, "tp_lost_mean": tp.mean(0).tolist(),
                          "fp_reduction_mean": fp.mean(0).tolist(),
                          "tp_recovered_per_100_reviews": float(
-                             100 * (tp[:, 0] - tp[:, -1]).mean() / spent)}
+                             100 * (tp[:, 0] - tp[:, -1]).mean() / spent),
+                         "tp_recovered_per_copy": (tp[:, 0] - tp[:, -1]).tolist()}
+    if all(s in out for s in STRATEGIES):  # copies are paired by seed
+        gains = [np.array(out[s]["tp_recovered_per_copy"]) for s in STRATEGIES]
+        out["copies_queue_ahead"] = int((gains[0] > gains[1]).sum())
+        out["copies_queue_behind"] = int((gains[0] < gains[1]).sum())
     out["oracle_tp_lost_mean"] = float(np.mean([t["oracle_tp_lost"] for t in trials]))
     return out
 
