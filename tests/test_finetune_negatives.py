@@ -56,21 +56,20 @@ def _run(data: dict[str, Path], out: Path, monkeypatch: pytest.MonkeyPatch,
 def test_extra_negatives_join_the_training_split(data: dict[str, Path], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    code, (plain,) = _run(data, tmp_path / "plain", monkeypatch)
+    code, (labels,) = _run(data, tmp_path / "extra", monkeypatch, "--extra-negatives",
+                           str(data["list"]))
     assert code == 0
-    code, (extra,) = _run(data, tmp_path / "extra", monkeypatch, "--extra-negatives",
-                          str(data["list"]))
-    assert code == 0
-    assert len(extra) == len(plain) + 3 and (extra[len(plain):] == 0).all()
-    assert (extra[: len(plain)] == plain).all()
+    split = pd.read_csv(tmp_path / "extra" / "split.csv")
+    train = split[split["split"] == "train"]["label"].to_numpy()  # one view: no --augment
+    assert len(labels) == len(train) + 3  # the three clips found; the fourth is missing
+    assert (labels[: len(train)] == train).all() and (labels[len(train):] == 0).all()
     out = capsys.readouterr().out
     assert f"{VIDEO.format(4, 4)}: listed in hn.csv but no such file" in out
     config = pd.read_json(tmp_path / "extra" / "config.json", typ="series")
     assert config["extra_negatives"] == str(data["list"])
-    a = pd.read_csv(tmp_path / "plain" / "scores.csv")
-    b = pd.read_csv(tmp_path / "extra" / "scores.csv")
-    for split in ("val", "test"):  # evaluation untouched
-        assert a[a["split"] == split]["clip"].tolist() == b[b["split"] == split]["clip"].tolist()
+    scores = pd.read_csv(tmp_path / "extra" / "scores.csv")  # evaluation: dataset clips only
+    assert set(scores["clip"]) == set(split["clip"])
+    assert not scores["clip"].str.contains("_camera_7_").any()
 
 
 def test_a_list_naming_a_dataset_clip_is_refused(data: dict[str, Path], tmp_path: Path) -> None:
