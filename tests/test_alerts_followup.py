@@ -112,8 +112,8 @@ def test_weekly_drift_refuses_a_window_without_weeks_left() -> None:
 
 
 def test_planted_drift_plants_what_it_says() -> None:
-    raw, truth = planted_drift(seed=2, n_rows=3_000, drift_week=10, score_shift=1.0)
-    base, _ = prepare(read_alerts_frame(2))
+    raw, truth = planted_drift(seed=3, n_rows=3_000, drift_week=10, score_shift=1.0)
+    base, _ = prepare(read_alerts_frame(3))
     clean, _ = prepare(raw)
     dated, _ = with_dates(clean)
     since = truth["since"]

@@ -66,13 +66,12 @@ def planted_drift(*, seed: int, n_rows: int, drift_week: int, score_shift: float
     for _ in range(round(volume_factor) - 1):
         extra = raw[on_b].copy()
         offset = pd.to_timedelta(rng.integers(60, 3 * 3600, len(extra)), unit="s")
-        new_start = (start[on_b] + offset).dt.strftime(TIME_FORMAT)
+        new_start = (start[on_b] + offset).dt.strftime(TIME_FORMAT).to_numpy(str)
         new_end = (pd.to_datetime(parts.loc[on_b, "end_time"], format=TIME_FORMAT)
-                   + offset).dt.strftime(TIME_FORMAT)
-        extra["video_name"] = (new_start + "_to_" + new_end + "_camera_"
-                               + parts.loc[on_b, "camera"] + "_ip_" + parts.loc[on_b, "dvr_ip"]
-                               + "_port_" + parts.loc[on_b, "dvr_port"].astype(str)
-                               .replace("<NA>", "None") + ".mp4")
+                   + offset).dt.strftime(TIME_FORMAT).to_numpy(str)
+        rest = extra["video_name"].str.extract(r"(_camera_.*)$")[0].to_numpy(str)
+        extra["video_name"] = [f"{a}_to_{b}{c}" for a, b, c in zip(new_start, new_end, rest,
+                                                                  strict=True)]
         copies.append(extra)
     raw = pd.concat([raw, *copies], ignore_index=True)
     truth = {"score_camera": shifted, "volume_camera": doubled, "since": since,
