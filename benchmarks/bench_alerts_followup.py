@@ -32,12 +32,14 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=60_000, help="rows per copy (default: 60000)")
     parser.add_argument("--budget", type=int, default=10, help="reviews per day (default: 10)")
     parser.add_argument("--days", type=int, default=60, help="days of reviews (default: 60)")
+    parser.add_argument("--shift", type=float, default=1.0,
+                        help="planted score shift, on the logit scale (default: 1.0)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     parser.add_argument("--out", help="JSON file to write as well")
     args = parser.parse_args()
     start = time.perf_counter()
     result = simulate(copies=args.copies, n_rows=args.rows, budget=args.budget,
-                      review_days=args.days, seed=args.seed)
+                      review_days=args.days, score_shift=args.shift, seed=args.seed)
     result["seconds"] = time.perf_counter() - start
     if args.out:
         write_json(result, args.out)
