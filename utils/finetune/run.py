@@ -294,7 +294,7 @@ def finetune(
 
 REUSE_KEYS = ("backbone", "weights", "data", "category", "head", "epochs", "lr", "weight_decay",
               "batch_size", "patience", "augment", "rule", "target_recall", "seed",
-              "val_fraction", "test_fraction", "n_boot", "e2e")
+              "val_fraction", "test_fraction", "n_boot", "e2e", "extra_negatives")
 
 
 def ensure_run(out: str | Path, data: str | Path, **kwargs: Any) -> dict[str, Any]:
