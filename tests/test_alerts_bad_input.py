@@ -185,9 +185,96 @@ SYNTH: list[tuple[str, Args, str]] = [
      "is a symlink, not a regular file"),
 ]
 
+def _video(s: dict[str, str]) -> str:
+    return str(read_alerts(s["csv"])["video_name"].iloc[0])
+
+
+def _reviewed(s: dict[str, str], folder: Path) -> str:
+    """A copy of the CSV source whose first video is already reviewed as normal."""
+    import shutil
+
+    from utils.alerts.reviews import add_reviews
+
+    source = str(shutil.copy(s["csv"], folder / "copy.csv"))
+    add_reviews(source, pd.DataFrame({"video_name": [_video(s)], "store": "x", "camera": "1",
+                                      "verdict": "normal", "reviewer": "ann",
+                                      "reviewed_at": "2024-01-01T00:00:00+00:00"}))
+    return source
+
+
+def _bad_reviews_file(s: dict[str, str], folder: Path) -> str:
+    import shutil
+
+    source = str(shutil.copy(s["csv"], folder / "copy.csv"))
+    (folder / "copy.reviews.csv").write_text("video_name,verdict\nv,theft\n")
+    return source
+
+
+QUEUE: list[tuple[str, Args, str]] = [
+    ("bad date", lambda s, d: ["--source", s["csv"], "--budget", "5", "--date", "2023-13-01"],
+     "--date must be a day written YYYY-MM-DD, got '2023-13-01'"),
+    ("budget 0", lambda s, d: ["--source", s["csv"], "--budget", "0", "--date", "2023-02-01"],
+     "--budget must be >= 1, got 0"),
+    ("target 1.5", lambda s, d: ["--source", s["csv"], "--budget", "5", "--date", "2023-02-01",
+                                 "--target-fp-reduction", "1.5"],
+     "target FP reduction must be a fraction in (0, 1], got 1.5"),
+    ("not a plan", lambda s, d: ["--source", s["csv"], "--budget", "5", "--date", "2023-02-01",
+                                 "--plan", _curves(d, {"method": "exact"}) + "/a.json"],
+     "a.json: not a plan written by `alerts plan` ('cameras')"),
+    ("missing source", lambda s, d: ["--source", str(d / "none.csv"), "--budget", "5",
+                                     "--date", "2023-02-01"], "none.csv: no such file"),
+    ("reviews file of another kind", lambda s, d: ["--source", _bad_reviews_file(s, d),
+                                                   "--budget", "5", "--date", "2023-02-01"],
+     "copy.reviews.csv: not a reviews file (missing column(s) store, camera, reviewer"),
+]
+
+REVIEW_ADD: list[tuple[str, Args, str]] = [
+    ("unknown video", lambda s, d: ["--source", s["csv"], "--video", "nope.mp4", "--verdict",
+                                    "theft", "--reviewer", "ann"],
+     "no usable alert with video_name 'nope.mp4'"),
+    ("unknown verdict", lambda s, d: ["--source", s["csv"], "--video", _video(s), "--verdict",
+                                      "maybe", "--reviewer", "ann"],
+     "--verdict must be one of theft, normal, got 'maybe'"),
+    ("bad time", lambda s, d: ["--source", s["csv"], "--video", _video(s), "--verdict", "theft",
+                               "--reviewer", "ann", "--at", "yesterday"],
+     "--at must be an ISO 8601 time such as 2024-03-01T17:05:00, got 'yesterday'"),
+    ("empty reviewer", lambda s, d: ["--source", s["csv"], "--video", _video(s), "--verdict",
+                                     "theft", "--reviewer", " "],
+     "--reviewer must name who reviewed"),
+    ("another verdict for a reviewed video", lambda s, d: [
+        "--source", _reviewed(s, d), "--video", _video(s), "--verdict", "theft", "--reviewer",
+        "bob"], "already reviewed as 'normal' by ann at 2024-01-01T00:00:00+00:00; a review is "
+                "not overwritten"),
+    ("sqlite file missing", lambda s, d: ["--source", f"sqlite:///{d / 'missing.db'}",
+                                          "--video", "v", "--verdict", "theft", "--reviewer",
+                                          "ann"], "no such SQLite database file"),
+]
+
+HARD: list[tuple[str, Args, str]] = [
+    ("per-group 0", lambda s, d: ["--source", s["csv"], "--per-group", "0", "--out",
+                                  str(d / "h.csv")], "--per-group must be >= 1, got 0"),
+    ("out is a folder", lambda s, d: ["--source", s["csv"], "--out", str(d)],
+     "is a folder, not a regular file"),
+]
+
+MONITOR: list[tuple[str, Args, str]] = [
+    ("reference 0 weeks", lambda s, d: ["--source", s["csv"], "--reference-weeks", "0", "--out",
+                                        str(d / "m")], "--reference-weeks must be >= 1, got 0"),
+    ("reference covers everything", lambda s, d: ["--source", s["csv"], "--reference-weeks",
+                                                  "100", "--out", str(d / "m")],
+     "week(s); --reference-weeks 100 leaves no week to monitor"),
+    ("alpha 2", lambda s, d: ["--source", s["csv"], "--reference-weeks", "4", "--alpha", "2",
+                              "--out", str(d / "m")], "alpha must be in (0, 1), got 2.0"),
+    ("out holds other files", lambda s, d: ["--source", s["csv"], "--reference-weeks", "4",
+                                            "--out", _one_row(d, "f.csv").rsplit("/", 1)[0]],
+     "folder is not empty and holds no monitor.json; refusing to replace files"),
+]
+
 COMMANDS = {("alerts", "validate"): VALIDATE, ("alerts", "curve"): CURVE,
             ("alerts", "plan"): PLAN, ("alerts", "report"): REPORT,
-            ("data", "synth", "alerts"): SYNTH}
+            ("data", "synth", "alerts"): SYNTH, ("alerts", "review-queue"): QUEUE,
+            ("alerts", "review", "add"): REVIEW_ADD, ("alerts", "hard-negatives"): HARD,
+            ("alerts", "monitor"): MONITOR}
 TABLE = [pytest.param(command, args, message, id=f"{command[-1]}: {name}")
          for command, rows in COMMANDS.items() for name, args, message in rows]
 

@@ -151,3 +151,22 @@ def test_plan_matches_the_csv(loaded: dict[str, str], capsys: pytest.CaptureFixt
     plan = json.loads(capsys.readouterr().out)
     assert plan == to_jsonable(plan_thresholds(camera_curves(clean), 0.3).to_dict())
     assert any(c["store"] == QUOTED for c in plan["cameras"])
+
+
+def test_followup_commands_match_the_csv(loaded: dict[str, str], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """review-queue, review add (twice: idempotent), hard-negatives and monitor give on
+    PostgreSQL what they give on the CSV; the reviews land in a ``reviews`` table there."""
+    from test_alerts_followup import assert_same_run, run_followup
+
+    from utils.alerts.reviews import reviews_path
+
+    from_csv = run_followup(loaded["csv"], tmp_path / "csv", capsys)
+    from_pg = run_followup(loaded["url"], tmp_path / "pg", capsys)
+    assert_same_run(from_pg, from_csv)
+    assert reviews_path(loaded["csv"]).is_file()
+    engine = sa.create_engine(loaded["url"])
+    try:
+        assert sa.inspect(engine).has_table("reviews")
+    finally:
+        engine.dispose()

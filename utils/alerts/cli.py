@@ -168,3 +168,7 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
                         help="permutations of the heterogeneity test (default: 1000)")
     report.set_defaults(func=_report)
 
+
+    from utils.alerts.cli_followup import add_followup
+
+    add_followup(commands, _add_source)

@@ -257,3 +257,33 @@ def plot_null_savings(null: NullSimulation, observed: float) -> Figure:
     ax.set_title("Per-camera saving: observed vs under the null of alike cameras", fontsize=9)
     ax.legend(fontsize=7)
     return fig
+
+
+def plot_drift_heatmap(drift: pd.DataFrame, *, vmax: float = 0.5) -> Figure:
+    """PSI of every camera (rows) and monitored week (columns), colour capped at ``vmax``;
+    ``s`` marks a score alarm, ``v`` a volume alarm; grey: too few alerts for a score test."""
+    import matplotlib.pyplot as plt
+
+    names = drift["store"].astype(str) + " / " + drift["camera"].astype(str)
+    grid = drift.assign(name=names).pivot(index="name", columns="week", values="psi")
+    marks = (np.where(drift["score_alarm"], "s", "") + np.where(drift["volume_alarm"], "v", ""))
+    marked = drift.assign(name=names, mark=marks).pivot(index="name", columns="week",
+                                                        values="mark")
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * grid.shape[1] + 3),
+                                    max(3.0, 0.22 * grid.shape[0] + 1.5)))
+    cmap = plt.get_cmap("viridis").with_extremes(bad="lightgray")
+    image = ax.imshow(np.ma.masked_invalid(grid.to_numpy(float)), aspect="auto", cmap=cmap,
+                      vmin=0, vmax=vmax, interpolation="nearest")
+    for (i, j), mark in np.ndenumerate(marked.to_numpy(object)):
+        if mark:
+            ax.text(j, i, mark, ha="center", va="center", fontsize=7, color="red",
+                    fontweight="bold")
+    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=6)
+    ax.set_xticks(range(grid.shape[1]),
+                  [pd.Timestamp(w).strftime("%m-%d") for w in grid.columns], fontsize=6,
+                  rotation=90)
+    ax.set_xlabel("week starting (month-day)")
+    ax.set_title("Alert-score drift per camera and week (PSI vs the reference window)\n"
+                 "s = score alarm, v = volume alarm")
+    fig.colorbar(image, ax=ax, label=f"PSI (capped at {vmax})")
+    return fig

@@ -23,7 +23,8 @@ def _finetune(args: argparse.Namespace) -> int:
         category=args.category, epochs=args.epochs, head=args.head, lr=args.lr,
         batch_size=args.batch_size, patience=args.patience, augment=args.augment,
         rule=args.rule, target_recall=args.target_recall, seed=args.seed, n_boot=args.n_boot,
-        cache_dir=args.cache, device=args.device, e2e=args.e2e)
+        cache_dir=args.cache, device=args.device, e2e=args.e2e,
+        extra_negatives=args.extra_negatives)
     test, thr = metrics["test"], metrics["threshold"]
     print(f"threshold {thr['value']:.4f} ({thr['rule']}, chosen on {thr['chosen_on']}); test: "
           + ", ".join(f"{k} {test[k]:.3f}" for k in ("precision", "recall", "f1", "f2",
@@ -101,6 +102,9 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     ft.add_argument("--e2e", action="store_true",
                     help="also fine-tune the last backbone stage (GPU + AMP; slow on CPU)")
+    ft.add_argument("--extra-negatives", metavar="CSV",
+                    help="hard negatives from `actionlab alerts hard-negatives` (clips named "
+                         "video_name beside the CSV), added to the training split as label 0")
     ft.set_defaults(func=_finetune)
 
     score = sub.add_parser(

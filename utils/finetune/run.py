@@ -231,6 +231,7 @@ def finetune(
     device: str = "auto",
     e2e: bool = False,
     progress: bool = True,
+    extra_negatives: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run everything and write the run directory ``out``; returns the metrics.json content."""
     import pandas as pd
@@ -240,6 +241,7 @@ def finetune(
     from utils.datasets.splits import write_split_csv
     from utils.finetune.evaluate import evaluate_scores
     from utils.finetune.head import predict, train_head
+    from utils.finetune.negatives import extra_negative_clips, with_extra_negatives
     from utils.finetune.plots import plot_pr_roc, plot_training
     from utils.finetune.thresholds import sweep_table
 
@@ -254,7 +256,8 @@ def finetune(
         model = build_backbone(backbone, weights, seed=seed, device=device)
         spec = model.spec
         paths = {c.name: c.path for c in report.clips}
-        clips = {name: paths[name] for name in frame["clip"]}
+        extra = extra_negative_clips(extra_negatives, paths, failed, e2e=e2e)
+        clips = {name: paths[name] for name in frame["clip"]} | extra
         features = extract_features(model, clips, spec.preset, backbone=backbone,
                                     cache_dir=cache_dir, augment=augment, seed=seed,
                                     device=device, progress=progress)
@@ -268,6 +271,7 @@ def finetune(
         x_train = np.concatenate([features.rows(parts["train"]["clip"].tolist(), v)
                                   for v in range(views)])
         y_train = np.tile(parts["train"]["label"].to_numpy(), views)
+        x_train, y_train = with_extra_negatives(x_train, y_train, features, extra, views)
         train_args: dict[str, Any] = {
             "kind": head, "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
             "batch_size": batch_size, "patience": patience, "seed": seed, "device": device,
@@ -314,6 +318,7 @@ def finetune(
             "finetuned_hash": finetuned_hash, "preset": spec.preset.name,
             "embed_dim": int(x_all.shape[1]),
             "data": str(root), "synthetic_data": synthetic, "category": category,
+            "extra_negatives": str(extra_negatives) if extra_negatives else None,
             "split_file": str(split) if split else None, "head": head, "epochs": epochs, "lr": lr,
             "weight_decay": weight_decay, "batch_size": batch_size, "patience": patience,
             "augment": augment, "rule": rule, "target_recall": target_recall, "seed": seed,
@@ -337,7 +342,7 @@ def finetune(
 
 REUSE_KEYS = ("backbone", "weights", "data", "category", "head", "epochs", "lr", "weight_decay",
               "batch_size", "patience", "augment", "rule", "target_recall", "seed",
-              "val_fraction", "test_fraction", "n_boot", "e2e")
+              "val_fraction", "test_fraction", "n_boot", "e2e", "extra_negatives")
 
 
 def ensure_run(out: str | Path, data: str | Path, **kwargs: Any) -> dict[str, Any]:
