@@ -37,7 +37,8 @@ def _write(folder: Path, name: str, rows: list[tuple[object, ...]],
 def _edge_dataset(folder: Path) -> Path:
     """Hive-partitioned by store (``store=0042`` must stay text): one-row partitions, a camera
     split over three files, a duplicate across partitions, a tie between a theft and a normal,
-    a camera with only a negative probability, excluded rows, a theft-label look-alike."""
+    a camera with only a negative probability, excluded rows (one in a partition of a missing
+    store), a theft-label look-alike."""
     cols = ("video_name", "label", "probability")
     root = folder / "edge"
     _write(root, "store=0042/a.parquet", [
@@ -50,6 +51,9 @@ def _edge_dataset(folder: Path) -> Path:
     _write(root, "store=7/b.parquet", [(VIDEO.format(m=1, s=2, c=5), "theft ", 0.3),
                                        (VIDEO.format(m=1, s=3, c=5), "Other", 0.3)], cols)
     _write(root, "store=7/c.parquet", [(VIDEO.format(m=3, s=4, c=5), "Other", 0.95)], cols)
+    # a missing store, as pyarrow and Spark write it: excluded like an empty store field
+    _write(root, "store=__HIVE_DEFAULT_PARTITION__/a.parquet",
+           [(VIDEO.format(m=1, s=9, c=1), "Theft", 0.8)], cols)
     return root
 
 
@@ -94,7 +98,8 @@ def test_both_engines_give_the_whole_table_results(name: str, datasets: dict[str
 
 def test_edge_dataset_numbers_by_hand(datasets: dict[str, str]) -> None:
     report = validate_job(datasets["edge"])
-    assert (report.rows, report.kept, report.excluded) == (12, 10, 2)
+    assert (report.rows, report.kept, report.excluded) == (13, 10, 3)
+    assert report.issues["missing_store"].examples == [(12, VIDEO.format(m=1, s=9, c=1))]
     assert report.count("duplicate_rows") == 1
     assert report.issues["duplicate_rows"].examples == [(7, VIDEO.format(m=1, s=3, c=1))]
     assert report.issues["missing_probability"].examples == [(8, VIDEO.format(m=1, s=1, c=5))]

@@ -33,7 +33,7 @@ class Partition:
     path: str
     offset: int
     rows: int
-    keys: tuple[tuple[str, str], ...] = ()
+    keys: tuple[tuple[str, str | None], ...] = ()
 
 
 def _url_scheme(source: str) -> str | None:
@@ -46,8 +46,10 @@ def is_dataset(source: str | Path) -> bool:
     an SQLAlchemy URL (``sqlite://``, ``postgresql+psycopg://``) is not one."""
     if isinstance(source, Path) or _url_scheme(str(source)) is None:
         return Path(source).expanduser().is_dir()
-    import fsspec
-
+    try:
+        import fsspec  # the scale extra; lab 3 alone reads local folders without it
+    except ImportError:
+        return False
     return _url_scheme(str(source)) in fsspec.available_protocols()
 
 
@@ -89,6 +91,7 @@ def partitions(source: str | Path) -> list[Partition]:
     import pyarrow.dataset as ds
 
     dataset = open_dataset(source)
+    names = dataset.partitioning.schema.names if dataset.partitioning else []
     parts: list[Partition] = []
     offset = 0
     for fragment in sorted(dataset.get_fragments(), key=lambda f: f.path):
@@ -97,8 +100,9 @@ def partitions(source: str | Path) -> list[Partition]:
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{fragment.path}: cannot read as Parquet ({exc})") from exc
         keys = ds.get_partition_keys(fragment.partition_expression)
-        parts.append(Partition(fragment.path, offset, rows,
-                               tuple((str(k), str(v)) for k, v in sorted(keys.items()))))
+        # a missing value is written as __HIVE_DEFAULT_PARTITION__ and read as no key at all
+        values = {n: (None if keys.get(n) is None else str(keys[n])) for n in names}
+        parts.append(Partition(fragment.path, offset, rows, tuple(sorted(values.items()))))
         offset += rows
     return parts
 
@@ -123,7 +127,7 @@ def read_partition(source: str | Path, part: Partition, *, store: str | None = N
     frame = table.to_pandas()
     for name, value in keys.items():
         if name in COLUMNS and name not in present:
-            frame[name] = pd.Series(value, index=frame.index, dtype=object)
+            frame[name] = pd.Series([value] * len(frame), index=frame.index, dtype=object)
     require_columns(frame.columns, COLUMNS, part.path)
     frame = frame.loc[:, list(COLUMNS)]
     frame.index = pd.RangeIndex(part.offset, part.offset + len(frame))
