@@ -8,6 +8,7 @@ extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Da
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,7 @@ def dask_client(scheduler: str | None = None) -> Iterator[Any]:
             yield client
         return
     with distributed.LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client
 
