@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -251,3 +252,21 @@ def test_importing_the_package_does_not_import_dask(datasets: dict[str, str]) ->
                           text=True, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
                           timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rebuilt_curves_equal_the_rows_curves_with_ties(seed: int, tmp_path: Path) -> None:
+    """Random rows over few distinct probabilities (thefts and normals tied, values exactly 0,
+    negatives, > 1), split at random into files: the two-pass summaries rebuild every camera's
+    curve exactly."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    values = np.array([-0.1, 0.0, 0.1, 0.25, 0.5, 0.9, 1.0, 1.2])
+    rows = [(f"s{rng.integers(2)}", VIDEO.format(m=1, s=i % 60, c=rng.integers(3)),
+             "Theft" if rng.random() < 0.3 else "Other", float(rng.choice(values)))
+            for i in range(n)]
+    cuts = np.sort(rng.choice(np.arange(1, n), size=min(3, n - 1), replace=False))
+    for k, part in enumerate(np.split(np.arange(n), cuts)):
+        _write(tmp_path / "ds", f"part-{k}.parquet", [rows[i] for i in part])
+    clean, _ = load_alerts(tmp_path / "ds")
+    assert dataset_curves(tmp_path / "ds")[0] == camera_curves(clean)
