@@ -270,3 +270,21 @@ def test_rebuilt_curves_equal_the_rows_curves_with_ties(seed: int, tmp_path: Pat
         _write(tmp_path / "ds", f"part-{k}.parquet", [rows[i] for i in part])
     clean, _ = load_alerts(tmp_path / "ds")
     assert dataset_curves(tmp_path / "ds")[0] == camera_curves(clean)
+
+
+@pytest.mark.parametrize("bucket_rows", [4_000_000, 3])
+def test_validate_cli_prints_the_same_report_on_dask(bucket_rows: int, datasets: dict[str, str],
+                                                     dask_scheduler: str,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """One hash bucket, or the row hashes shuffled into five buckets of about 3 rows: the
+    duplicate across files is found either way."""
+    from utils.alerts import dask_engine
+
+    monkeypatch.setattr(dask_engine, "BUCKET_ROWS", bucket_rows)
+    outputs = []
+    for engine in (["--engine", "local"], ["--engine", "dask", "--scheduler", dask_scheduler]):
+        assert main(["alerts", "validate", "--json", "--source", datasets["edge"], *engine]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    assert outputs[1]["issues"]["duplicate_rows"]["count"] == 1

@@ -138,7 +138,7 @@ def read_partition(source: str | Path, part: Partition, *, store: str | None = N
 
 def read_dataset(source: str | Path, *, store: str | None = None,
                  camera: str | None = None) -> pd.DataFrame:
-    """Every partition's rows in one frame (what the local engine analyses)."""
-    frames = [read_partition(source, part, store=store, camera=camera)
-              for part in partitions(source)]
-    return pd.concat(frames) if frames else pd.DataFrame(columns=list(COLUMNS))
+    """Every partition's rows in one frame (what the local engine analyses); a dataset has at
+    least one file (:func:`open_dataset`)."""
+    return pd.concat([read_partition(source, part, store=store, camera=camera)
+                      for part in partitions(source)])
