@@ -234,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json_text(run), file=sys.stderr)
         if not args.work:
             shutil.rmtree(folder)
+    if not args.work:
+        shutil.rmtree(work)
     result = {
         "benchmark": "bench_scale", "baseline": BASELINE, "target_fp_reduction": TARGET,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
