@@ -4,7 +4,7 @@ that needs the executed notebook reads that one run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,3 +36,13 @@ def executed_notebook(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Pat
         return runs[notebook]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """Address of one small Dask cluster for the whole session (starting one costs seconds):
+    workers are threads of this process, reached over TCP like a real ``--scheduler``."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  protocol="tcp", dashboard_address=None) as cluster:
+        yield cluster.scheduler_address

@@ -183,6 +183,18 @@ SYNTH: list[tuple[str, Args, str]] = [
      "a.xlsx: unsupported extension; use .csv, .csv.gz or .parquet"),
     ("out is a symlink", lambda s, d: ["--out", _symlink(d, "a.csv"), "--rows", "1000"],
      "is a symlink, not a regular file"),
+    ("cameras without a partitioning", lambda s, d: ["--out", str(d / "a.csv"), "--cameras", "3"],
+     "--cameras needs --partition-by (a partitioned dataset)"),
+    ("dataset without cameras", lambda s, d: ["--out", str(d / "ds"), "--rows", "10",
+                                              "--partition-by", "store"],
+     "--partition-by needs --rows and --cameras"),
+    ("fewer rows than cameras", lambda s, d: ["--out", str(d / "ds"), "--rows", "2", "--cameras",
+                                              "3", "--partition-by", "month"],
+     "--rows (2) must be at least --cameras (3): every camera has a row"),
+    ("dataset over other files", lambda s, d: ["--out", _one_row(d, "f.csv").rsplit("/", 1)[0],
+                                               "--rows", "4", "--cameras", "2",
+                                               "--partition-by", "month"],
+     "folder is not empty and holds no _synth.json; refusing to replace files"),
 ]
 
 def _video(s: dict[str, str]) -> str:

@@ -3,7 +3,9 @@
 ``SRC`` is a file (.csv, .csv.gz, .parquet) or an SQLAlchemy URL (``sqlite:///alerts.db``,
 ``postgresql://…``) with ``--table``. ``alerts curve`` is the per-camera production job: it reads
 only one camera's rows and writes that camera's summary, so cameras can run anywhere, in
-parallel; ``alerts plan --curves DIR`` then combines whichever summaries are in DIR.
+parallel; ``alerts plan --curves DIR`` then combines whichever summaries are in DIR. SRC may
+also be a partitioned Parquet dataset; ``--engine dask`` then summarises its partitions on a Dask
+cluster (``--scheduler``) and plans from the summaries, with the local engine's results.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-SOURCE_HELP = "alerts file (.csv, .csv.gz, .tsv, .parquet) or SQLAlchemy URL (e.g. sqlite:///alerts.db)"
+from utils.errors import InputError
+
+SOURCE_HELP = ("alerts file (.csv, .csv.gz, .tsv, .parquet), Parquet dataset folder or fsspec URL "
+               "(hive-partitioned), or SQLAlchemy URL (e.g. sqlite:///alerts.db)")
 METHOD_CHOICES = ("exact", "greedy", "milp", "exhaustive")
 
 
@@ -25,23 +30,52 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     _add_table(parser)
 
 
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", default="local", choices=("local", "dask"),
+                        help="local (default: this process) or dask: the partitions of a "
+                             "Parquet dataset SRC summarised on a Dask cluster (needs the "
+                             "scale extra); other sources are one partition, read locally")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --engine dask: address of a running Dask scheduler "
+                             "(tcp://host:8786); default: a 2-worker LocalCluster")
+
+
 # ---------------------------------------------------------------------------------- handlers
 
 
 def _synth(args: argparse.Namespace) -> int:
     from utils.alerts.synth import KNOWN_SHAPE, write_synthetic_alerts
 
+    if args.partition_by is not None:
+        return _synth_dataset(args)
+    if args.cameras is not None:
+        raise InputError("--cameras needs --partition-by (a partitioned dataset)")
     rows = KNOWN_SHAPE["rows"] if args.rows is None else args.rows
     path = write_synthetic_alerts(args.out, seed=args.seed, n_rows=rows)
     print(f"wrote {rows:,} synthetic alert rows (seed {args.seed}) to {path}")
     return 0
 
 
+def _synth_dataset(args: argparse.Namespace) -> int:
+    from utils.alerts.synth_dataset import write_partitioned_alerts
+
+    if args.rows is None or args.cameras is None:
+        raise InputError("--partition-by needs --rows and --cameras")
+    written = write_partitioned_alerts(args.out, rows=args.rows, cameras=args.cameras,
+                                       partition_by=args.partition_by, seed=args.seed,
+                                       chunk_rows=args.chunk_rows, progress=sys.stderr.isatty())
+    print(f"wrote {written['rows']:,} synthetic alert rows of {written['cameras']:,} cameras "
+          f"(seed {args.seed}) in {written['files']:,} files partitioned by "
+          f"{args.partition_by} to {args.out}")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from utils.alerts.validate import load_alerts
+    from utils.alerts.jobs import validate_job
     from utils.io import json_text
 
-    _, report = load_alerts(args.source, table=args.table)
+    report = validate_job(args.source, table=args.table, engine=args.engine,
+                          scheduler=args.scheduler)
     print(json_text(report.to_dict()) if args.json else report.to_text())
     return 0
 
@@ -50,7 +84,8 @@ def _curve(args: argparse.Namespace) -> int:
     from utils.alerts.jobs import curve_job
 
     curve, validation, image = curve_job(args.source, args.out, store=args.store,
-                                         camera=args.camera, table=args.table)
+                                         camera=args.camera, table=args.table,
+                                         engine=args.engine, scheduler=args.scheduler)
     print(f"{args.store}/{args.camera}: {validation['rows']} rows read, "
           f"{validation['excluded']} excluded, {curve.tp_before} thefts, {curve.fp_before} false "
           f"positives, {len(curve.tp_lost)} Pareto points -> {image} and its .json")
@@ -64,7 +99,8 @@ def _plan(args: argparse.Namespace) -> int:
     # Progress bars only on a terminal: scheduled runs keep clean logs.
     plan = plan_job(args.target_fp_reduction, args.method, source=args.source, table=args.table,
                     curves_dir=args.curves, max_threshold=args.max_threshold,
-                    min_recall=args.min_recall, progress=sys.stderr.isatty())
+                    min_recall=args.min_recall, progress=sys.stderr.isatty(),
+                    engine=args.engine, scheduler=args.scheduler)
     if args.out is None:
         print(json_text(plan))
     else:
@@ -102,6 +138,14 @@ def add_synth(synth_sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--rows", type=int,
                         help="number of rows (default: 158136, the size of the known copy)")
+    parser.add_argument("--cameras", type=int,
+                        help="with --partition-by: number of cameras (two per store)")
+    parser.add_argument("--partition-by", choices=("store", "month"),
+                        help="write a hive-partitioned Parquet dataset into the folder --out, "
+                             "in chunks (for --rows in the millions)")
+    parser.add_argument("--chunk-rows", type=int, default=500_000,
+                        help="with --partition-by: rows generated and written at a time "
+                             "(default: 500000)")
     parser.set_defaults(func=_synth)
 
 
@@ -117,6 +161,7 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
                     "video_name, negative probabilities, duplicates...) and states the policy.")
     _add_source(validate)
     validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_engine(validate)
     validate.set_defaults(func=_validate)
 
     curve = commands.add_parser(
@@ -128,6 +173,7 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     curve.add_argument("--camera", required=True,
                        help="CAMERA_ID, as written in video_name (..._camera_<ID>_ip_...)")
     curve.add_argument("--out", required=True, help="output folder")
+    _add_engine(curve)
     curve.set_defaults(func=_curve)
 
     plan = commands.add_parser(
@@ -150,6 +196,7 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--min-recall", type=float, metavar="R",
                       help="floor: every camera with thefts keeps at least R of them (0-1)")
     plan.add_argument("--out", help="plan JSON file to write (default: print to stdout)")
+    _add_engine(plan)
     plan.set_defaults(func=_plan)
 
     report = commands.add_parser(

@@ -131,27 +131,31 @@ def _arrays(probability: Any, is_theft: Any) -> tuple[np.ndarray, np.ndarray]:
     return p, t
 
 
-def _pareto_points(codes: np.ndarray, p: np.ndarray, t: np.ndarray, n_groups: int
-                   ) -> tuple[np.ndarray, ...]:
-    """Pareto points of every group at once.
+def _pareto_points(codes: np.ndarray, p: np.ndarray, t: np.ndarray, n_groups: int,
+                   weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Pareto points of every group at once; row i stands for ``weight[i]`` identical alerts
+    (default: one each).
 
     Returns ``offsets`` (group i owns ``[offsets[i], offsets[i + 1])`` of the point arrays),
     ``tp_lost``, ``fp_removed``, ``thresholds``, and per group ``n_alerts`` and ``tp_before``.
     """
     alert = p >= 0
     g, p, t = codes[alert], p[alert], t[alert]
+    w = np.ones(len(p), np.int64) if weight is None else weight[alert]
     # sort by (camera, probability): a value sort, then a stable (radix for <= 16-bit) camera sort;
     # the order inside a run of equal values is irrelevant (cuts fall between distinct values)
     order = np.argsort(p)
     small = np.uint16 if n_groups <= 1 << 16 else np.int64
     order = order[np.argsort(g[order].astype(small), kind="stable")]
-    g, p, t = g[order], p[order], t[order]
-    n_alerts = np.bincount(g, minlength=n_groups).astype(np.int64)
-    starts = np.zeros(n_groups + 1, np.int64)
-    np.cumsum(n_alerts, out=starts[1:])
-    cum_t = np.zeros(len(p) + 1, np.int64)
-    np.cumsum(t, out=cum_t[1:])
+    g, p, t, w = g[order], p[order], t[order], w[order]
+    starts = np.zeros(n_groups + 1, np.int64)  # positions in the sorted rows
+    np.cumsum(np.bincount(g, minlength=n_groups), out=starts[1:])
+    cum_t = np.zeros(len(p) + 1, np.int64)  # alerts (thefts) before each position
+    np.cumsum(np.where(t, w, 0), out=cum_t[1:])
+    cum_w = np.zeros(len(p) + 1, np.int64)
+    np.cumsum(w, out=cum_w[1:])
     tp_before = cum_t[starts[1:]] - cum_t[starts[:-1]]
+    n_alerts = cum_w[starts[1:]] - cum_w[starts[:-1]]
 
     # A cut at sorted position i removes the group's alerts before i; only cuts between distinct
     # values are realisable: the group start (threshold 0), each new value inside the group
@@ -166,7 +170,7 @@ def _pareto_points(codes: np.ndarray, p: np.ndarray, t: np.ndarray, n_groups: in
     pos, grp, thr = pos[order], grp[order], thr[order]
     base = starts[grp]
     tp = cum_t[pos] - cum_t[base]
-    fp = (pos - base) - tp
+    fp = (cum_w[pos] - cum_w[base]) - tp
 
     # For each TP count, its last cut removes the most FP (threshold = the next theft's value);
     # then keep only points that strictly improve FP removed within the group.
@@ -194,7 +198,24 @@ def grouped_curves(codes: Any, probability: Any, is_theft: Any,
         raise InputError(f"camera codes must lie in [0, {n_groups}), got "
                          f"[{codes.min()}, {codes.max()}]")
     offsets, tp, fp, thr, n_alerts, tp_before = _pareto_points(codes, p, t, n_groups)
-    n_rows = np.bincount(codes, minlength=n_groups)
+    return _curves(keys, np.bincount(codes, minlength=n_groups), offsets, tp, fp, thr, n_alerts,
+                   tp_before)
+
+
+def weighted_curves(codes: Any, probability: Any, is_theft: Any, weight: Any,
+                    keys: Sequence[tuple[str, str]], n_rows: Any) -> list[CameraCurve]:
+    """Curves from rows that each stand for ``weight`` identical alerts (a merged summary, see
+    :mod:`utils.alerts.summaries`); ``n_rows`` per camera is given since summaries drop the
+    negative probabilities."""
+    p, t = _arrays(probability, is_theft)
+    codes = np.asarray(codes, dtype=np.int64)
+    points = _pareto_points(codes, p, t, len(keys), np.asarray(weight, dtype=np.int64))
+    return _curves(keys, np.asarray(n_rows, np.int64), *points)
+
+
+def _curves(keys: Sequence[tuple[str, str]], n_rows: np.ndarray, offsets: np.ndarray,
+            tp: np.ndarray, fp: np.ndarray, thr: np.ndarray, n_alerts: np.ndarray,
+            tp_before: np.ndarray) -> list[CameraCurve]:
     return [
         CameraCurve(store=str(s), camera=str(c), n_rows=int(n_rows[i]),
                     n_alerts=int(n_alerts[i]), tp_before=int(tp_before[i]),

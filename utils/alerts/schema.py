@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
+
+from utils.columns import require_columns
+from utils.errors import InputError
 
 THEFT_LABELS: frozenset[str] = frozenset(
     {"Suspicious Bag", "Suspicious", "Theft", "Gesture Into Body", "Product Into Stroller"}
@@ -80,3 +84,32 @@ def as_text(values: pd.Series) -> pd.Series:
     """``values`` as text with missing values still missing (pandas 2's ``astype(str)`` alone
     would turn them into the string ``"nan"``)."""
     return values.astype(str).mask(values.isna())
+
+
+def camera_marker(camera: str) -> str:
+    """The part of ``video_name`` that names a camera: ``_camera_<id>_ip_``."""
+    return f"_camera_{camera}_ip_"
+
+
+def exact_filter(raw: pd.DataFrame, store: str | None, camera: str | None) -> pd.DataFrame:
+    """Exactly the rows of ``store`` and ``camera`` (the filters readers push down are coarse:
+    SQL LIKE ignores ASCII case, substrings may overlap)."""
+    keep = pd.Series(True, index=raw.index)
+    if store is not None:
+        keep &= as_text(raw["store"]) == store
+    if camera is not None:
+        keep &= as_text(raw["video_name"]).str.contains(camera_marker(camera), regex=False,
+                                                        na=False)
+    return raw if keep.all() else raw[keep]
+
+
+def check_parquet_schema(schema: Any, where: str) -> None:
+    """The four columns are there, each one number or text per row (not a list, not bytes)."""
+    import pyarrow as pa
+
+    require_columns(schema.names, COLUMNS, where)
+    for name in COLUMNS:
+        kind = schema.field(name).type
+        if pa.types.is_nested(kind) or pa.types.is_binary(kind):
+            raise InputError(f"{where}: column {name} holds {kind} values; expected one "
+                             "number or text per row")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from utils.alerts.schema import COLUMNS, as_text
+from utils.alerts.dataset import is_dataset, read_dataset
+from utils.alerts.schema import COLUMNS, as_text, camera_marker, check_parquet_schema, exact_filter
 from utils.columns import require_columns
 from utils.errors import InputError, not_utf8
 
@@ -68,14 +69,10 @@ def display_source(source: str | Path) -> str:
     return _mask_query(shown)
 
 
-def camera_marker(camera: str) -> str:
-    """The part of ``video_name`` that names a camera: ``_camera_<id>_ip_``."""
-    return f"_camera_{camera}_ip_"
-
-
 def read_alerts(source: str | Path, *, table: str = "alerts", store: str | None = None,
                 camera: str | None = None) -> pd.DataFrame:
-    """Raw alert rows of ``source`` (a CSV/Parquet path or an SQLAlchemy URL; ``table`` for SQL).
+    """Raw alert rows of ``source`` (a CSV/Parquet path, a Parquet dataset folder or fsspec URL
+    (:mod:`utils.alerts.dataset`), or an SQLAlchemy URL; ``table`` for SQL).
 
     ``store`` and ``camera`` (the CAMERA_ID written in ``video_name``) keep only matching rows.
     Raises :class:`InputError` with a one-line message for an unreadable source, an unknown table
@@ -83,7 +80,9 @@ def read_alerts(source: str | Path, *, table: str = "alerts", store: str | None 
     """
     store = None if store is None else str(store)
     camera = None if camera is None else str(camera)
-    if is_sql_url(source):
+    if is_dataset(source):
+        raw = read_dataset(source, store=store, camera=camera)
+    elif is_sql_url(source):
         raw = _read_sql(str(source), table, store, camera)
     else:
         path = Path(source).expanduser()
@@ -99,17 +98,7 @@ def read_alerts(source: str | Path, *, table: str = "alerts", store: str | None 
                              "SQLAlchemy URL such as sqlite:///alerts.db")
     # The pushed-down filters are coarse (SQL LIKE ignores ASCII case, substrings may overlap);
     # the exact filter is applied here, the same for every reader.
-    return _normalise(_exact_filter(raw, store, camera))
-
-
-def _exact_filter(raw: pd.DataFrame, store: str | None, camera: str | None) -> pd.DataFrame:
-    keep = pd.Series(True, index=raw.index)
-    if store is not None:
-        keep &= as_text(raw["store"]) == store
-    if camera is not None:
-        keep &= as_text(raw["video_name"]).str.contains(camera_marker(camera), regex=False,
-                                                        na=False)
-    return raw if keep.all() else raw[keep]
+    return _normalise(exact_filter(raw, store, camera))
 
 
 def _normalise(raw: pd.DataFrame) -> pd.DataFrame:
@@ -165,7 +154,7 @@ def _read_csv(path: Path, store: str | None, camera: str | None) -> pd.DataFrame
     try:
         if store is None and camera is None:
             return pd.read_csv(path, **options)
-        parts = [_exact_filter(chunk, store, camera)
+        parts = [exact_filter(chunk, store, camera)
                  for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **options)]
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from exc
@@ -186,12 +175,7 @@ def _read_parquet(path: Path, store: str | None, camera: str | None) -> pd.DataF
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: cannot read as Parquet ({exc})") from exc
-    require_columns(schema.names, COLUMNS, str(path))
-    for name in COLUMNS:
-        kind = schema.field(name).type
-        if pa.types.is_nested(kind) or pa.types.is_binary(kind):
-            raise InputError(f"{path}: column {name} holds {kind} values; expected one "
-                             "number or text per row")
+    check_parquet_schema(schema, str(path))
     condition = None
     if store is not None:
         condition = pc.field("store").cast(pa.string()) == store

@@ -107,7 +107,26 @@ def _camera_rows(rng: np.random.Generator, n_rows: int, n_cam: int) -> tuple[np.
     return kept, thefts, missing, auc
 
 
-def _times(rng: np.random.Generator, n: int) -> tuple[pd.Series, pd.Series]:
+def separation(auc: np.ndarray) -> np.ndarray:
+    """Theft score shift ``d`` giving ROC-AUC ``auc`` for N(0,1) normals: AUC = Phi(d / sqrt 2)."""
+    return np.sqrt(2.0) * np.array([NormalDist().inv_cdf(a) for a in auc])
+
+
+def squash(z: np.ndarray, offset: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """A camera's monotone squashing of latent scores into probabilities (6 decimals)."""
+    return np.round(1.0 / (1.0 + np.exp(-(offset + slope * z))), 6)
+
+
+def draw_labels(rng: np.random.Generator, theft: np.ndarray) -> np.ndarray:
+    """A theft label for each theft, a normal label otherwise, with the export's frequencies."""
+    theft_names, theft_p = zip(*THEFT_LABEL_WEIGHTS.items(), strict=True)
+    normal_names, normal_p = zip(*NORMAL_LABEL_WEIGHTS.items(), strict=True)
+    return np.where(theft, rng.choice(theft_names, len(theft), p=theft_p),
+                    rng.choice(normal_names, len(theft), p=normal_p)).astype(object)
+
+
+def times(rng: np.random.Generator, n: int) -> tuple[pd.Series, pd.Series]:
+    """Start and end of ``n`` clips, written like the export (``2023-02-25_17h16m23s``)."""
     start = (pd.Timestamp("2023-01-02 08:00:00")
              + pd.to_timedelta(rng.integers(0, 180, n), unit="D")
              + pd.to_timedelta(rng.integers(0, 13 * 3600, n), unit="s"))
@@ -137,22 +156,19 @@ def synthetic_alerts(*, seed: int = 0, n_rows: int = KNOWN_SHAPE["rows"]) -> pd.
 
     # Ranking quality per camera: latent scores N(0,1) for normals, N(d,1) for thefts, where
     # AUC = Phi(d / sqrt 2); a per-camera monotone squashing keeps that AUC and varies calibration.
-    d = np.sqrt(2.0) * np.array([NormalDist().inv_cdf(a) for a in auc])
+    d = separation(auc)
     z = rng.standard_normal(len(cam)) + np.where(theft, d[cam], 0.0)
     offset, slope = rng.normal(-1.2, 0.6, n_cam), rng.uniform(0.8, 1.6, n_cam)
-    probability = np.round(1.0 / (1.0 + np.exp(-(offset[cam] + slope[cam] * z))), 6)
+    probability = squash(z, offset[cam], slope[cam])
     negative = rng.choice(np.flatnonzero(scored & ~theft),
                           _scaled(KNOWN_SHAPE["negative_probability"], n_rows, 1), replace=False)
     probability[negative] = -np.round(rng.uniform(0.001, 0.2, len(negative)), 6)
     probability[~scored] = np.nan
 
-    theft_names, theft_p = zip(*THEFT_LABEL_WEIGHTS.items(), strict=True)
-    normal_names, normal_p = zip(*NORMAL_LABEL_WEIGHTS.items(), strict=True)
-    label = np.where(theft, rng.choice(theft_names, len(cam), p=theft_p),
-                     rng.choice(normal_names, len(cam), p=normal_p)).astype(object)
+    label = draw_labels(rng, theft)
     label[np.flatnonzero(~scored)[0]] = np.nan  # the known copy has one row without a label
 
-    start, end = _times(rng, len(cam))
+    start, end = times(rng, len(cam))
     video_name = (start + "_to_" + end + "_camera_" + cams["camera"].to_numpy()[cam] + "_ip_"
                   + cams["ip"].to_numpy()[cam] + "_port_" + cams["port"].to_numpy()[cam] + ".mp4")
     frame = pd.DataFrame({"store": cams["store"].to_numpy()[cam], "video_name": video_name,

@@ -14,6 +14,7 @@ A camera is the pair (store, CAMERA_ID): the same CAMERA_ID in two stores is two
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,9 +195,7 @@ def prepare(raw: pd.DataFrame, *, source: str = "<frame>") -> tuple[pd.DataFrame
     clean.index.name = "row"
 
     per_camera = clean.groupby(["store", "camera"], sort=True)["is_theft"].sum()
-    vocab = clean["label"].value_counts(sort=False)
-    labels = {str(k): int(vocab[k]) for k in sorted(vocab.index, key=lambda v: (-vocab[v], v))}
-    variants = {lbl: v for lbl in labels if (v := _variant(lbl)) is not None}
+    labels, variants = label_vocabulary(clean["label"].value_counts(sort=False).to_dict())
     n_theft = int(clean["is_theft"].sum())
     report = ValidationReport(
         source=str(source), rows=len(raw), kept=len(clean), cameras=len(per_camera),
@@ -205,6 +204,13 @@ def prepare(raw: pd.DataFrame, *, source: str = "<frame>") -> tuple[pd.DataFrame
         cameras_without_theft=[(str(s), str(c)) for (s, c), n in per_camera.items() if n == 0],
     )
     return clean, report
+
+
+def label_vocabulary(counts: Mapping[Any, int]) -> tuple[dict[str, int], dict[str, str]]:
+    """Labels with their counts, most frequent first (ties by name), and the labels that almost
+    spell a theft label."""
+    labels = {str(k): int(counts[k]) for k in sorted(counts, key=lambda v: (-counts[v], v))}
+    return labels, {lbl: v for lbl in labels if (v := _variant(lbl)) is not None}
 
 
 def _check_scalars(raw: pd.DataFrame, source: str) -> None:

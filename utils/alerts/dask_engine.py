@@ -1,0 +1,90 @@
+"""``--engine dask``: the partition functions of :mod:`utils.alerts.summaries` as Dask tasks.
+
+Each task reads its own partition (where the workers are), so the driver only receives the
+small per-partition summaries; the row hashes of the duplicate check stay on the workers as a
+dask.dataframe, shuffled by hash so each bucket is checked on its own. Needs the ``scale``
+extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Dask.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from utils.alerts.dataset import Partition
+from utils.alerts.summaries import PartSummary, first_duplicates, summarise
+from utils.alerts.validate import EXAMPLES
+from utils.errors import InputError
+
+LOCAL_WORKERS = 2
+BUCKET_ROWS = 4_000_000
+CONNECT_TIMEOUT = "10s"
+
+
+def _import_dask() -> Any:
+    try:
+        import dask
+        import distributed
+    except ImportError:
+        raise InputError('--engine dask needs Dask: pip install "actionlab[scale]" '
+                         '(or "dask[distributed]")') from None
+    return dask, distributed
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None) -> Iterator[Any]:
+    """A client of the cluster at ``scheduler`` (``tcp://host:8786``), or of a small
+    LocalCluster (2 worker processes, one thread each) started and stopped here."""
+    _, distributed = _import_dask()
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        with client:
+            yield client
+        return
+    with distributed.LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1,
+                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+class DaskRunner:
+    """Runs the partition functions on the cluster of ``client``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
+                 camera: str | None) -> tuple[list[PartSummary], tuple[int, list[int]]]:
+        import dask
+        import dask.dataframe as dd
+
+        both = [dask.delayed(summarise, nout=2)(str(source), part, store, camera)
+                for part in parts]
+        meta = pd.DataFrame({"h": pd.Series(dtype="uint64"), "row": pd.Series(dtype="int64")})
+        hashes = dd.from_delayed([h for _, h in both], meta=meta, verify_meta=False)
+        # one bucket per BUCKET_ROWS rows (16 bytes a row), so a bucket's memory is bounded
+        buckets = -(-sum(p.rows for p in parts) // BUCKET_ROWS)
+        if buckets > 1:
+            hashes = hashes.shuffle("h", npartitions=buckets)
+        else:
+            hashes = hashes.repartition(npartitions=1)
+        checks = [dask.delayed(first_duplicates)(b) for b in hashes.to_delayed()]
+        summaries, found = self.client.compute([[s for s, _ in both], checks], sync=True)
+        rows = sorted(r for _, first in found for r in first)
+        return list(summaries), (sum(n for n, _ in found), rows[:EXAMPLES])
+
+    def map(self, fn: Callable[..., Any], source: str | Path, parts: Sequence[Partition],
+            *args: Any) -> list[Any]:
+        import dask
+
+        shared = [dask.delayed(a) if not isinstance(a, (str, type(None))) else a for a in args]
+        tasks = [dask.delayed(fn)(str(source), part, *shared) for part in parts]
+        return list(self.client.compute(tasks, sync=True))

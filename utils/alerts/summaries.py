@@ -1,0 +1,270 @@
+"""Validation reports and camera curves of a partitioned dataset, partition by partition.
+
+Each step is a function of one partition (run where the data lives) and a merge of small
+results, so no step holds more than one partition's rows; the merged results are exactly what
+the whole table gives (:func:`utils.alerts.validate.prepare` and
+:func:`utils.alerts.curves.camera_curves`):
+
+* validation: counts, labels and per-camera theft counts add up; examples are the first ones in
+  row order; duplicates across partitions are found by a 64-bit hash of each row's four columns,
+  bucketed by hash (a collision could flag one extra row: about 1 in 3,700 runs at 10^8 rows);
+* curves, in two passes: (1) each camera's theft probabilities with their counts, (2) the normal
+  alerts counted between consecutive theft values. A camera's Pareto points depend on nothing
+  else (each best cut sits at a theft value; muting needs the maximum), so the curves rebuilt
+  from these counts equal the curves of the rows. The merged summary holds the cameras' theft
+  values, not their rows.
+
+Which engine runs the partition functions is a :class:`Runner`: here the local one (in this
+process, one partition at a time); :mod:`utils.alerts.dask_engine` runs them on Dask.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from utils.alerts.dataset import Partition, partitions, read_partition
+from utils.alerts.schema import COLUMNS
+from utils.alerts.validate import EXAMPLES, Issue, ValidationReport, label_vocabulary, prepare
+
+if TYPE_CHECKING:
+    from utils.alerts.curves import CameraCurve
+
+KEY = ["store", "camera"]
+
+
+@dataclass
+class PartSummary:
+    """What one partition contributes: its report (global row labels), per camera its kept rows
+    and thefts, and its theft probabilities (alerts only) with their counts."""
+
+    report: ValidationReport
+    cameras: pd.DataFrame  # index (store, camera); columns rows, thefts
+    theft_values: pd.DataFrame  # store, camera, probability, n
+
+
+@dataclass
+class TheftIndex:
+    """Merged pass 1: cameras in (store, camera) order; camera i's distinct theft values are
+    ``values[offsets[i]:offsets[i + 1]]`` (increasing) with ``counts``; its kept rows ``rows``."""
+
+    keys: list[tuple[str, str]]
+    rows: np.ndarray
+    offsets: np.ndarray
+    values: np.ndarray
+    counts: np.ndarray
+
+    def codes(self, clean: pd.DataFrame) -> np.ndarray:
+        index = pd.MultiIndex.from_tuples(self.keys, names=KEY)
+        return np.asarray(index.get_indexer(pd.MultiIndex.from_frame(clean[KEY])), np.int64)
+
+
+def row_hashes(raw: pd.DataFrame) -> pd.DataFrame:
+    """Per row: a 64-bit hash of the four columns and the row label (for the duplicate check)."""
+    hashed = pd.util.hash_pandas_object(raw.loc[:, list(COLUMNS)].astype(object), index=False)
+    return pd.DataFrame({"h": hashed.to_numpy(np.uint64), "row": raw.index.to_numpy(np.int64)})
+
+
+def first_duplicates(hashes: pd.DataFrame) -> tuple[int, list[int]]:
+    """How many rows repeat an earlier row (same hash, lower label), and the first few labels."""
+    ordered = hashes.sort_values("row", kind="stable")
+    rows = ordered["row"].to_numpy()[ordered["h"].duplicated(keep="first").to_numpy()]
+    return len(rows), [int(r) for r in rows[:EXAMPLES]]
+
+
+def summarise(source: str | Path, part: Partition, store: str | None = None,
+              camera: str | None = None) -> tuple[PartSummary, pd.DataFrame]:
+    """Pass 1 on one partition: its summary and its row hashes."""
+    from utils.alerts.sources import display_source
+
+    raw = read_partition(source, part, store=store, camera=camera)
+    clean, report = prepare(raw, source=display_source(source))
+    cameras = clean.groupby(KEY, sort=True).agg(rows=("is_theft", "size"),
+                                                thefts=("is_theft", "sum"))
+    thefts = clean[clean["is_theft"] & (clean["probability"] >= 0)]
+    values = thefts.groupby([*KEY, "probability"], sort=True).size().rename("n").reset_index()
+    return PartSummary(report, cameras, values), row_hashes(raw)
+
+
+def merge_reports(parts: Sequence[PartSummary], duplicates: tuple[int, list[int]],
+                  names: dict[int, Any], source: str) -> ValidationReport:
+    """The report of the whole table from the partitions' reports and the duplicate check
+    (``names``: video_name of each duplicate example row)."""
+    first = parts[0].report
+    issues: dict[str, Issue] = {}
+    for key, issue in first.issues.items():
+        count = sum(p.report.issues[key].count for p in parts)
+        examples = [e for p in parts for e in p.report.issues[key].examples][:EXAMPLES]
+        issues[key] = Issue(count=count, excluded=issue.excluded, examples=examples)
+    count, rows = duplicates
+    issues["duplicate_rows"] = Issue(count=count, excluded=False,
+                                     examples=[(r, names[r]) for r in rows])
+    labels: Counter[str] = Counter()
+    for p in parts:
+        labels.update(p.report.labels)
+    cameras = merged_cameras(parts)
+    vocab, variants = label_vocabulary(labels)
+    thefts = int(cameras["thefts"].sum())
+    kept = sum(p.report.kept for p in parts)
+    return ValidationReport(
+        source=source, rows=sum(p.report.rows for p in parts), kept=kept,
+        cameras=len(cameras), thefts=thefts, normals=kept - thefts, issues=issues, labels=vocab,
+        theft_label_variants=variants,
+        cameras_without_theft=[(str(s), str(c))
+                               for (s, c), n in cameras["thefts"].items() if n == 0])
+
+
+def merged_cameras(parts: Sequence[PartSummary]) -> pd.DataFrame:
+    """Kept rows and thefts per camera over all partitions, sorted by (store, camera)."""
+    frames = [p.cameras for p in parts if len(p.cameras)]
+    if not frames:
+        return pd.DataFrame({"rows": [], "thefts": []},
+                            index=pd.MultiIndex.from_tuples([], names=KEY))
+    return pd.concat(frames).groupby(level=[0, 1], sort=True).sum()
+
+
+def theft_index(parts: Sequence[PartSummary]) -> TheftIndex:
+    """Merge pass 1 into one :class:`TheftIndex`."""
+    cameras = merged_cameras(parts)
+    keys = [(str(s), str(c)) for s, c in cameras.index]
+    frames = [p.theft_values for p in parts if len(p.theft_values)]
+    values = (pd.concat(frames).groupby([*KEY, "probability"], sort=True)["n"].sum()
+              .reset_index() if frames else pd.DataFrame(columns=[*KEY, "probability", "n"]))
+    codes = pd.MultiIndex.from_tuples(keys, names=KEY).get_indexer(
+        pd.MultiIndex.from_frame(values[KEY])) if len(values) else np.zeros(0, np.int64)
+    offsets = np.zeros(len(keys) + 1, np.int64)
+    np.cumsum(np.bincount(np.asarray(codes, np.int64), minlength=len(keys)), out=offsets[1:])
+    return TheftIndex(keys, cameras["rows"].to_numpy(np.int64), offsets,
+                      values["probability"].to_numpy(np.float64), values["n"].to_numpy(np.int64))
+
+
+def normal_bins(source: str | Path, part: Partition, index: TheftIndex,
+                store: str | None = None, camera: str | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2 on one partition: per camera, its normal alerts counted in the bins its theft
+    values make (bin j of camera i, at ``offsets[i] + i + j``, holds the normals with
+    j theft values <= p), and its highest normal probability (-inf when none)."""
+    from utils.alerts.sources import display_source
+
+    clean, _ = prepare(read_partition(source, part, store=store, camera=camera),
+                       source=display_source(source))
+    normals = clean[~clean["is_theft"] & (clean["probability"] >= 0)]
+    n_cam = len(index.keys)
+    code = index.codes(normals)
+    p = normals["probability"].to_numpy(np.float64)
+    top = np.full(n_cam, -np.inf)
+    np.maximum.at(top, code, p)
+    # Thefts (kind 0) sort before normals (kind 1) of the same value: bin = thefts <= p.
+    theft_code = np.repeat(np.arange(n_cam), np.diff(index.offsets))
+    all_code = np.concatenate([theft_code, code])
+    all_p = np.concatenate([index.values, p])
+    kind = np.concatenate([np.zeros(len(theft_code), np.int8), np.ones(len(code), np.int8)])
+    order = np.lexsort((kind, all_p, all_code))
+    thefts_before = np.cumsum(kind[order] == 0) - index.offsets[all_code[order]]
+    is_normal = kind[order] == 1
+    slot = index.offsets[all_code[order]] + all_code[order] + thefts_before
+    bins = np.bincount(slot[is_normal], minlength=len(index.values) + n_cam)
+    return bins.astype(np.int64), top
+
+
+def rebuild_curves(index: TheftIndex, bins: np.ndarray, top: np.ndarray) -> list[CameraCurve]:
+    """The cameras' curves from the merged counts: thefts at their values; the normals of bin j
+    at the j-th theft value (bin 0 at 0.0), except one normal of the last bin at the camera's
+    highest normal probability, so muting gets the same threshold as from the rows."""
+    from utils.alerts.curves import weighted_curves
+
+    n_cam = len(index.keys)
+    per_cam = np.diff(index.offsets)
+    theft_code = np.repeat(np.arange(n_cam), per_cam)
+    bin_code = np.repeat(np.arange(n_cam), per_cam + 1)
+    # the value a bin starts at: 0.0 for bin 0, else the camera's previous theft value
+    start = np.zeros(len(bins))
+    first = index.offsets[:-1] + np.arange(n_cam)
+    inner = np.ones(len(bins), bool)
+    inner[first] = False
+    start[inner] = index.values
+    last = index.offsets[1:] + np.arange(n_cam)
+    has_top = bins[last] > 0
+    weight = bins.copy()
+    weight[last[has_top]] -= 1
+    codes = np.concatenate([theft_code, bin_code, np.flatnonzero(has_top)])
+    p = np.concatenate([index.values, start, top[has_top]])
+    theft = np.concatenate([np.ones(len(theft_code), bool), np.zeros(len(bins), bool),
+                            np.zeros(int(has_top.sum()), bool)])
+    w = np.concatenate([index.counts, weight, np.ones(int(has_top.sum()), np.int64)])
+    keep = w > 0
+    return weighted_curves(codes[keep], p[keep], theft[keep], w[keep], index.keys, index.rows)
+
+
+class Runner(Protocol):
+    """Runs the partition functions: :class:`LocalRunner` or the Dask one."""
+
+    def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
+                 camera: str | None) -> tuple[list[PartSummary], tuple[int, list[int]]]:
+        """Every partition's :func:`summarise`, and :func:`first_duplicates` over all rows."""
+
+    def map(self, fn: Callable[..., Any], source: str | Path, parts: Sequence[Partition],
+            *args: Any) -> list[Any]:
+        """``fn(source, part, *args)`` for every partition, in order."""
+
+
+class LocalRunner:
+    """One partition at a time in this process (the row hashes, 16 bytes a row, are kept)."""
+
+    def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
+                 camera: str | None) -> tuple[list[PartSummary], tuple[int, list[int]]]:
+        results = [summarise(source, part, store, camera) for part in parts]
+        hashes = pd.concat([h for _, h in results])
+        return [s for s, _ in results], first_duplicates(hashes)
+
+    def map(self, fn: Callable[..., Any], source: str | Path, parts: Sequence[Partition],
+            *args: Any) -> list[Any]:
+        return [fn(source, part, *args) for part in parts]
+
+
+def _example_names(source: str | Path, parts: Sequence[Partition], rows: list[int]
+                   ) -> dict[int, Any]:
+    """video_name of a few rows, read back from their partitions."""
+    offsets = np.array([p.offset for p in parts])
+    names: dict[int, Any] = {}
+    for row in rows:
+        part = parts[int(np.searchsorted(offsets, row, side="right")) - 1]
+        names[row] = read_partition(source, part).loc[row, "video_name"]
+    return names
+
+
+def _pass_one(source: str | Path, runner: Runner, store: str | None, camera: str | None
+              ) -> tuple[list[Partition], list[PartSummary], ValidationReport]:
+    from utils.alerts.sources import display_source
+
+    parts = partitions(source)
+    summaries, duplicates = runner.pass_one(source, parts, store, camera)
+    names = _example_names(source, parts, duplicates[1])
+    return parts, summaries, merge_reports(summaries, duplicates, names,
+                                           display_source(source))
+
+
+def dataset_report(source: str | Path, runner: Runner | None = None) -> ValidationReport:
+    """The validation report of a dataset, partition by partition."""
+    return _pass_one(source, runner or LocalRunner(), None, None)[2]
+
+
+def dataset_curves(source: str | Path, runner: Runner | None = None, *,
+                   store: str | None = None, camera: str | None = None
+                   ) -> tuple[list[CameraCurve], ValidationReport]:
+    """Every camera's curve (or only ``store``/``camera``'s) and the validation report, in two
+    passes over the partitions."""
+    runner = runner or LocalRunner()
+    parts, summaries, report = _pass_one(source, runner, store, camera)
+    index = theft_index(summaries)
+    results = runner.map(normal_bins, source, parts, index, store, camera)
+    bins = np.asarray(np.sum([b for b, _ in results], axis=0, dtype=np.int64))
+    top = np.max([t for _, t in results], axis=0) if results else np.zeros(0)
+    return rebuild_curves(index, bins, top), report
+
