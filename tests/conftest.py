@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from mirror_server import mirror, mirror_server  # noqa: F401  (fixtures: a local ACTIONLAB_MIRROR)
 
 from utils.labs import run_notebook, smoke_parameters
 

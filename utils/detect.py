@@ -60,6 +60,9 @@ class Yolo:
     weights: str
 
 
+YOLO_RELEASE = "https://github.com/ultralytics/assets/releases/download/v8.3.0/"
+
+
 def _coco_names() -> dict[int, str]:
     from ultralytics.utils import ROOT, YAML
 
@@ -70,7 +73,7 @@ def load_yolo(*, pose: bool = False, weights: str = "default", size: str = "n",
               seed: int = 0) -> Yolo:
     """YOLOv8 ``size`` ("n", "s", ...) for boxes or pose.
 
-    ``weights``: "default" (official checkpoint, downloaded by ultralytics when online),
+    ``weights``: "default" (official checkpoint, downloaded once to the torch hub cache),
     "none" (random init from the yaml, seeded by ``seed``) or a path to a ``.pt`` file.
     """
     import torch
@@ -81,15 +84,12 @@ def load_yolo(*, pose: bool = False, weights: str = "default", size: str = "n",
         torch.manual_seed(seed)
         model, pretrained = YOLO(f"{stem}.yaml"), False
     elif weights == "default":
-        try:
-            model, pretrained = YOLO(f"{stem}.pt"), True
-        except Exception as exc:  # ultralytics raises several types when a download fails
-            raise InputError(
-                f"--weights default: cannot load {stem}.pt ({type(exc).__name__}: {exc}); "
-                f"download https://github.com/ultralytics/assets/releases/download/v8.3.0/"
-                f"{stem}.pt into the working directory, pass its path, or use --weights none "
-                "(random weights)"
-            ) from exc
+        from utils.download import fetch
+
+        # Through the download layer (mirrors, resume, ACTIONLAB_MIRROR), not ultralytics'.
+        path = fetch(f"{YOLO_RELEASE}{stem}.pt",
+                     Path(torch.hub.get_dir()) / "checkpoints" / f"{stem}.pt")
+        model, pretrained = YOLO(str(path)), True
     else:
         if not Path(weights).is_file():
             raise InputError(f"--weights {weights}: no such file")

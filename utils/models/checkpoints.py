@@ -12,8 +12,6 @@ Formats (as published, never converted on disk):
 
 from __future__ import annotations
 
-import hashlib
-import urllib.error
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from utils.download import fetch
 from utils.errors import InputError
 from utils.models.base import VideoClassifier
 from utils.models.spec import ModelSpec
@@ -36,49 +35,11 @@ def cache_path(spec: ModelSpec) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / spec.filename
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks (checkpoints are hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_hash(path: Path, spec: ModelSpec) -> None:
-    """The file's SHA-256 must start with ``spec.sha256`` (full digest or published prefix)."""
-    if spec.sha256 is None:
-        return
-    actual = sha256_of(path)
-    if not actual.startswith(spec.sha256):
-        raise InputError(
-            f"{path}: SHA-256 {actual} does not match {spec.sha256} published for {spec.name} "
-            f"({spec.url}); the file is corrupt or another checkpoint: delete it and retry"
-        )
-
-
 def download(spec: ModelSpec, *, progress: bool = True) -> Path:
-    """The cached checkpoint of ``spec``, downloaded on first use; the hash (when published) is
-    checked on every use, so a truncated or swapped file in the cache is caught too."""
-    path = cache_path(spec)
-    if not path.exists():
-        assert spec.url is not None  # a spec with a filename has a url
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # Writes to a temporary file and renames it when complete.
-            torch.hub.download_url_to_file(
-                spec.url, str(path), hash_prefix=spec.sha256, progress=progress
-            )
-        except RuntimeError as exc:  # torch.hub's hash check of the downloaded bytes
-            raise InputError(f"{spec.url}: {exc}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise InputError(
-                f"cannot download the {spec.name} checkpoint ({exc}). Fetch {spec.url} on a "
-                f"machine with internet and put the file, unchanged, at {path} "
-                f"(or pass weights=<path to the file>)"
-            ) from exc
-    check_hash(path, spec)
-    return path
+    """The cached checkpoint of ``spec``, downloaded on first use from its URLs in order
+    (``utils.download.fetch``: resumable, hash-checked, ACTIONLAB_MIRROR applied). The hash,
+    when published, is checked on every use, so a truncated or swapped cached file is caught."""
+    return fetch(spec.urls, cache_path(spec), sha256=spec.sha256, progress=progress)
 
 
 def _numpy_data_types() -> list[Any]:

@@ -25,6 +25,7 @@ class ModelSpec:
     torchvision convention ``name-<prefix>.pth``); None when no hash is published.
     ``gflops``: per view, multiply-accumulates (the convention the zoos publish).
     ``url``/``filename``/``format`` are None only for models without a checkpoint (``tiny3d``).
+    ``mirrors``: further URLs of the same file, tried in order after ``url``.
     """
 
     name: str
@@ -40,7 +41,12 @@ class ModelSpec:
     embed_dim: int
     source: str
     licence: str
+    mirrors: tuple[str, ...] = ()
 
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every address of the checkpoint, in the order they are tried."""
+        return () if self.url is None else (self.url, *self.mirrors)
     @property
     def has_checkpoint(self) -> bool:
         """False for models that only exist with random weights (``tiny3d``)."""

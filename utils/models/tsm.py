@@ -23,7 +23,11 @@ from utils.models.kinetics import sorted_kinetics
 from utils.models.spec import ModelSpec
 from utils.video.presets import get_preset
 
-_TSM_ROOT = "https://hanlab18.mit.edu/projects/tsm/models/"
+# The hosts the upstream README has linked, newest first (its git history: hanlab.mit.edu
+# until 2020-05, file.lzhu.me until 2021-08, hanlab.mit.edu until 2023-10, hanlab18.mit.edu
+# since); the same path on each. No hash is published.
+_TSM_ROOTS = tuple(f"https://{host}/projects/tsm/models/"
+                   for host in ("hanlab18.mit.edu", "hanlab.mit.edu", "file.lzhu.me"))
 _SOURCE = "mit-han-lab/temporal-shift-module (README, Kinetics-400 uniform sampling table)"
 _LICENCE = "MIT (mit-han-lab/temporal-shift-module)"
 _PROTOCOL = "1 clip x 1 centre crop (8 frames, 224)"
@@ -97,7 +101,8 @@ class TSN(VideoClassifier):
 def _spec(name: str, filename: str, top1: float, top1_10crop: float, source_note: str) -> ModelSpec:
     return ModelSpec(
         name=name,
-        url=_TSM_ROOT + filename,
+        url=_TSM_ROOTS[0] + filename,
+        mirrors=tuple(root + filename for root in _TSM_ROOTS[1:]),
         filename=filename,
         format="tsm",
         sha256=None,
