@@ -130,9 +130,9 @@ def _stream_part(url: str, out: Path, rows: dict, counts: dict[str, int], per_cl
                 if row is None:
                     report.unknown.append(base)
                     continue
-                if counts.get(row.label, per_class) >= per_class:
-                    continue
                 name = clip_filename(row.label, row.youtube_id, row.time_start, row.time_end)
+                if counts.get(row.label, per_class) >= per_class or (out / name).is_file():
+                    continue  # class full, or the clip is already counted as present
                 source = archive.extractfile(member)
                 assert source is not None  # a regular file
                 with atomic_path(out / name) as tmp, tmp.open("wb") as target:
