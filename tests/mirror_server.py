@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import http.server
 import re
-import shutil
 import tarfile
 import tempfile
 import threading
@@ -233,13 +232,4 @@ def write_checkpoint(root: Path, name: str, *, url_index: int = 0, seed: int = 0
         assert spec.format is not None
         target.parent.mkdir(parents=True, exist_ok=True)
         torch.save(official_layout(state, spec.format), target)
-    return target
-
-
-def copy_to(path: Path, url: str, root: Path) -> Path:
-    """Put ``path`` on the mirror at the place of ``url``."""
-    parts = urlsplit(url)
-    target = root / parts.netloc / parts.path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, target)
     return target

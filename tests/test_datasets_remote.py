@@ -120,3 +120,15 @@ def test_dcsass_from_the_public_kaggle_zip(
     mirror.log.clear()
     assert download_dcsass(out, progress=False) == out / COPY_NAME
     assert mirror.log == []
+
+
+def test_youtube_route_takes_its_labels_from_the_mirrored_val_csv(
+    cvdf: CvdfFiles, mirror: MirrorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("utils.datasets.download._reachable", lambda host: False)
+    out = tmp_path / "k"
+    assert main(["data", "download", "kinetics", "--source", "youtube", "--out", str(out)]) == 2
+    assert "cannot reach YouTube" in capsys.readouterr().err
+    served = mirror.root / CVDF / "annotations/val.csv"
+    assert (out / "val.csv").read_bytes() == served.read_bytes()

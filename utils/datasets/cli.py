@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from utils.errors import InputError
 
@@ -79,21 +80,20 @@ def _download(args: argparse.Namespace) -> int:
         root = download.download_dcsass(args.out or DCSASS_DIR)
         print(f"DCSASS is at {root}")
         return 0
-    if args.source == "cvdf":
-        from utils.datasets.cvdf import download_kinetics_cvdf
+    from utils.datasets.cvdf import ANNOTATIONS_NAME, VAL_CSV_URL, download_kinetics_cvdf
 
-        out = args.out or KINETICS_SAMPLE_DIR
+    out = Path(args.out or KINETICS_SAMPLE_DIR)
+    if args.source == "cvdf":
         cvdf = download_kinetics_cvdf(out, per_class=args.per_class, classes=args.classes,
                                       parts=args.parts)
         print(cvdf.to_text())
-        print(f"Kinetics sample (labels in val.csv) is at {out}")
+        print(f"Kinetics sample (labels in {ANNOTATIONS_NAME}) is at {out}")
         return 0
-    if not args.annotations:
-        raise InputError("data download kinetics needs --annotations CSV "
-                         f"(from {download.ANNOTATIONS_URL})")
+    from utils.download import fetch
+
+    annotations = args.annotations or fetch(VAL_CSV_URL, out / ANNOTATIONS_NAME)
     report = download.download_kinetics_sample(
-        args.annotations, args.out or KINETICS_SAMPLE_DIR, per_class=args.per_class,
-        classes=args.classes, seed=args.seed)
+        annotations, out, per_class=args.per_class, classes=args.classes, seed=args.seed)
     print(report.to_text())
     return 0
 
@@ -178,7 +178,8 @@ def add_data_commands(data_sub: argparse._SubParsersAction) -> None:
     download.add_argument("--parts", type=int, nargs="+", default=[0],
                           help="Kinetics cvdf: validation archive parts to stream, in order, "
                                "until every class is full (default: 0)")
-    download.add_argument("--annotations", help="Kinetics youtube: a DeepMind annotation CSV")
+    download.add_argument("--annotations", help="Kinetics youtube: a DeepMind annotation CSV "
+                                                "(default: CVDF's val.csv, downloaded)")
     download.add_argument("--per-class", type=int, default=2,
                           help="Kinetics: clips per class (default: 2)")
     download.add_argument("--classes", nargs="+", help="Kinetics: only these class names")
