@@ -7,7 +7,8 @@ Fixtures (registered by conftest):
 - ``mirror`` (function): the same server with ``ACTIONLAB_MIRROR`` set for the test, the request
   log emptied (``mirror.log``: one :class:`Served` per request) and no fault left over; set
   ``mirror.cut[path] = n`` to close the connection after ``n`` body bytes of the next request
-  of ``path`` (``/HOST/PATH``), once.
+  of ``path`` (``/HOST/PATH``), once; ``mirror.fail[path] = [503, ...]`` answers the next
+  requests of ``path`` with these statuses first.
 
 Builders (plain functions of the mirror root, reusable by any test, e.g. a Colab simulation;
 each writes only what is missing, so a session builds every file once):
@@ -65,6 +66,7 @@ class MirrorServer:
     url: str
     log: list[Served] = field(default_factory=list)
     cut: dict[str, int] = field(default_factory=dict)
+    fail: dict[str, list[int]] = field(default_factory=dict)
 
     def local(self, url: str) -> Path:
         """Where the mirror holds the file of the official ``url``."""
@@ -81,17 +83,20 @@ def _handler(server: MirrorServer) -> type[http.server.BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             file = server.root / path.lstrip("/")
             asked = self.headers.get("Range")
-            if ".." in Path(path).parts or not file.is_file():
-                self.send_error(404)
-                server.log.append(Served(path, asked, 404, 0))
+            status = server.fail[path].pop(0) if server.fail.get(path) else None
+            if status is None and (".." in Path(path).parts or not file.is_file()):
+                status = 404
+            if status is not None:
+                server.log.append(Served(path, asked, status, 0))
+                self.send_error(status)
                 return
             data = file.read_bytes()
             start, status = 0, 200
             if asked and (match := _RANGE.match(asked)):
                 start = int(match[1])
                 if start >= len(data):
-                    self.send_error(416)
                     server.log.append(Served(path, asked, 416, 0))
+                    self.send_error(416)
                     return
                 status = 206
             body = data[start:]
@@ -132,6 +137,7 @@ def mirror(mirror_server: MirrorServer, monkeypatch: pytest.MonkeyPatch) -> Mirr
     monkeypatch.setattr("utils.download.BACKOFF_S", 0.0)
     mirror_server.log.clear()
     mirror_server.cut.clear()
+    mirror_server.fail.clear()
     return mirror_server
 
 

@@ -63,6 +63,34 @@ def test_resume_across_calls_from_the_partial_file(mirror: MirrorServer, tmp_pat
     assert mirror.log == []  # present and verified: no request
 
 
+def test_server_errors_are_retried_with_backoff(
+    mirror: MirrorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = put(mirror, "https://example.org/a/busy.bin", PAYLOAD)
+    mirror.fail[path] = [503, 502]
+    waits: list[float] = []
+    monkeypatch.setattr(dl.time, "sleep", waits.append)
+    dl.fetch("https://example.org/a/busy.bin", tmp_path / "busy.bin", backoff=0.5, progress=False)
+    assert (tmp_path / "busy.bin").read_bytes() == PAYLOAD
+    assert waits == [0.5, 1.0] and [s.status for s in mirror.log] == [503, 502, 200]
+    mirror.fail[path] = [503, 503, 503]  # retries exhausted: one line, the file is not made
+    with pytest.raises(InputError) as info:
+        dl.fetch("https://example.org/a/busy.bin", tmp_path / "busy2.bin", progress=False)
+    assert f"tried {mirror.url}/example.org/a/busy.bin (HTTP 503)." in str(info.value)
+    assert not (tmp_path / "busy2.bin").exists()
+
+
+def test_a_complete_leftover_part_is_fetched_again(mirror: MirrorServer, tmp_path: Path) -> None:
+    path = put(mirror, "https://example.org/a/whole.bin", PAYLOAD)
+    (tmp_path / "whole.bin.part").write_bytes(PAYLOAD + b"junk")  # longer than the file
+    dl.fetch("https://example.org/a/whole.bin", tmp_path / "whole.bin", sha256=SHA,
+             progress=False)
+    assert (tmp_path / "whole.bin").read_bytes() == PAYLOAD
+    assert [(s.range, s.status) for s in mirror.log] == [(f"bytes={len(PAYLOAD) + 4}-", 416),
+                                                         (None, 200)]
+    assert mirror.log[0].path == path
+
+
 def test_mirrors_in_order_and_checksums(mirror: MirrorServer, tmp_path: Path) -> None:
     first, second, third = (f"https://{host}.example/m/file-{SHA[:8]}.pth"
                             for host in ("one", "two", "three"))

@@ -214,13 +214,16 @@ def fetch(urls: str | Sequence[str], dest: str | Path, *, sha256: str | None = N
     failures = []
     for url in urls:
         source = mirrored(url)
+        options = {"desc": dest.name, "progress": progress, "retries": retries,
+                   "backoff": backoff}
         try:
-            _fetch_one(source, part, desc=dest.name, progress=progress, retries=retries,
-                       backoff=backoff)
+            try:
+                _fetch_one(source, part, **options)
+            except StalePartial:  # e.g. a complete part left by a run killed before the rename
+                part.unlink()
+                _fetch_one(source, part, **options)
         except DownloadError as exc:
             failures.append(f"{source} ({exc})")
-            if isinstance(exc, StalePartial):
-                part.unlink()
             continue
         if not hash_matches(part, sha256):
             failures.append(f"{source} (SHA-256 {sha256_of(part)} does not match {sha256})")
