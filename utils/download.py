@@ -19,6 +19,7 @@ to fetch by hand and where to put it. Standard library only (urllib), so every l
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import io
@@ -214,14 +215,14 @@ def fetch(urls: str | Sequence[str], dest: str | Path, *, sha256: str | None = N
     failures = []
     for url in urls:
         source = mirrored(url)
-        options = {"desc": dest.name, "progress": progress, "retries": retries,
-                   "backoff": backoff}
+        attempt = functools.partial(_fetch_one, source, part, desc=dest.name,
+                                    progress=progress, retries=retries, backoff=backoff)
         try:
             try:
-                _fetch_one(source, part, **options)
+                attempt()
             except StalePartial:  # e.g. a complete part left by a run killed before the rename
                 part.unlink()
-                _fetch_one(source, part, **options)
+                attempt()
         except DownloadError as exc:
             failures.append(f"{source} ({exc})")
             continue
