@@ -39,6 +39,9 @@ def test_mirror_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dl.mirrored(url) == "http://10.0.0.5:8000/actionlab/s3.amazonaws.com/kinetics/400/annotations/val.csv"
     assert dl.mirrored("https://www.kaggle.com/api/v1/x?y=1") == (
         "http://10.0.0.5:8000/actionlab/www.kaggle.com/api/v1/x?y=1")
+    monkeypatch.setenv(dl.MIRROR_ENV, "10.0.0.5:8000")
+    with pytest.raises(InputError, match="expected http://host:port"):
+        dl.mirrored(url)
 
 
 def test_resume_after_a_cut_connection(mirror: MirrorServer, tmp_path: Path) -> None:

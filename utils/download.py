@@ -58,6 +58,8 @@ def mirrored(url: str) -> str:
     mirror = os.environ.get(MIRROR_ENV, "").strip()
     if not mirror:
         return url
+    if urlsplit(mirror).scheme not in ("http", "https") or not urlsplit(mirror).netloc:
+        raise InputError(f"{MIRROR_ENV}={mirror!r}: expected http://host:port (or https://...)")
     parts = urlsplit(url)
     query = f"?{parts.query}" if parts.query else ""
     return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}{query}"
@@ -124,13 +126,13 @@ class RemoteFile(io.RawIOBase):
         self._response = response
 
     def _retry(self, action: Any) -> Any:
-        for attempt in range(self.retries):
+        for attempt in range(max(self.retries, 1)):
             try:
                 return action()
             except DownloadError:
                 raise
             except (OSError, http.client.HTTPException) as exc:
-                if attempt == self.retries - 1:
+                if attempt >= self.retries - 1:
                     raise DownloadError(_reason(exc)) from exc
                 self.close_response()  # the next attempt reconnects at self.pos
                 time.sleep(self.backoff * 2**attempt)
