@@ -81,7 +81,7 @@ def choose_weights(backbone: str, weights: str) -> tuple[str, str]:
     be had (cached, or downloaded, e.g. on Colab), else random weights, with the reason;
     any other value is returned as is."""
     from utils.models import get_weights
-    from utils.models.checkpoints import download
+    from utils.models.checkpoints import download_or_fallback
 
     if weights != "auto":
         return weights, f"weights={weights!r} as asked"
@@ -89,7 +89,7 @@ def choose_weights(backbone: str, weights: str) -> tuple[str, str]:
     if not spec.has_checkpoint:
         return "none", f"{backbone} has no published checkpoint: random weights"
     try:
-        download(spec, progress=False)
+        download_or_fallback(spec, progress=False)
     except InputError as exc:
         return "none", f"RANDOM WEIGHTS: the checkpoint is not available ({exc})"
     return "default", f"the published {backbone} checkpoint"

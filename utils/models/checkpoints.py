@@ -8,10 +8,16 @@ Formats (as published, never converted on disk):
 - ``pytorchvideo``: ``{"model_state": <state dict of the pytorchvideo hub model>, ...}``
   (``pytorchvideo.models.hub.utils`` loads ``checkpoint["model_state"]``).
 - ``torchvision``: the plain state dict of the torchvision model.
+- ``mmaction2``: ``{"state_dict": {"backbone.<mmaction2 ResNet keys>", "cls_head.fc_cls.*"}}``
+  (mmcv ``ConvModule``s: ``conv1.conv``/``conv1.bn`` for torchvision's ``conv1``/``bn1``,
+  ``downsample.conv``/``.bn`` for ``downsample.0``/``.1``, the TSM shift wrapping
+  ``conv1.conv`` as ``conv1.conv.net``); renamed here to the TSN/TSM module names.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,15 @@ from utils.models.base import VideoClassifier
 from utils.models.spec import ModelSpec
 
 _SHOWN_KEYS = 8
+_MMACTION2_NAMES = (  # (mmaction2 key pattern, TSN/TSM key), first match wins
+    (re.compile(r"^cls_head\.fc_cls\."), "new_fc."),
+    (re.compile(r"^backbone\.conv1\.conv\."), "base_model.conv1."),
+    (re.compile(r"^backbone\.conv1\.bn\."), "base_model.bn1."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.conv(\d)\.conv\."), r"base_model.\1.conv\2."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.conv(\d)\.bn\."), r"base_model.\1.bn\2."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.downsample\.conv\."), r"base_model.\1.downsample.0."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.downsample\.bn\."), r"base_model.\1.downsample.1."),
+)
 
 
 def cache_path(spec: ModelSpec) -> Path:
@@ -40,6 +55,26 @@ def download(spec: ModelSpec, *, progress: bool = True) -> Path:
     (``utils.download.fetch``: resumable, hash-checked, ACTIONLAB_MIRROR applied). The hash,
     when published, is checked on every use, so a truncated or swapped cached file is caught."""
     return fetch(spec.urls, cache_path(spec), sha256=spec.sha256, progress=progress)
+
+
+def download_or_fallback(spec: ModelSpec, *, progress: bool = True) -> tuple[Path, ModelSpec]:
+    """(file, the spec it belongs to): ``spec``'s checkpoint, else its ``fallback``'s (another
+    published checkpoint of the same network), with a warning naming both and their numbers."""
+    try:
+        return download(spec, progress=progress), spec
+    except InputError as exc:
+        if spec.fallback is None:
+            raise
+        first = exc
+    fallback = spec.fallback
+    try:
+        path = download(fallback, progress=progress)
+    except InputError as second:
+        raise InputError(f"{first}; and the fallback {fallback.name}: {second}") from None
+    warnings.warn(f"{spec.name}: {first}; loaded {fallback.name} instead (published top-1 "
+                  f"{fallback.metrics['top1']} % at {fallback.metrics['protocol']}, not "
+                  f"{spec.metrics['top1']} %)", stacklevel=2)
+    return path, fallback
 
 
 def _numpy_data_types() -> list[Any]:
@@ -75,8 +110,11 @@ def _entry(obj: Any, key: str, path: Path, fmt: str) -> Mapping[str, torch.Tenso
 
 def official_state_dict(obj: Any, fmt: str, path: Path) -> Mapping[str, torch.Tensor]:
     """The state dict inside a loaded checkpoint of format ``fmt``, keys as the model names them."""
-    if fmt == "tsm":
+    if fmt in ("tsm", "mmaction2"):
         state = _entry(obj, "state_dict", path, fmt)
+        if any(k.startswith("backbone.") for k in state):  # mmaction2's, also as weights=PATH
+            return {_mmaction2_name(k): v for k, v in state.items()
+                    if not k.startswith("data_preprocessor.")}  # mean/std, when saved
         return {k.split(".", 1)[1] if k.startswith("module.") else k: v for k, v in state.items()}
     if fmt == "pytorchvideo":
         return _entry(obj, "model_state", path, fmt)
@@ -87,15 +125,23 @@ def official_state_dict(obj: Any, fmt: str, path: Path) -> Mapping[str, torch.Te
     raise InputError(f"unknown checkpoint format {fmt!r}")
 
 
+def _mmaction2_name(key: str) -> str:
+    for pattern, name in _MMACTION2_NAMES:
+        if pattern.match(key):
+            return pattern.sub(name, key, count=1)
+    return key  # left as is: reported as unexpected by load_into
+
+
 def _listed(keys: list[str]) -> str:
     more = f" (+{len(keys) - _SHOWN_KEYS} more)" if len(keys) > _SHOWN_KEYS else ""
     return ", ".join(keys[:_SHOWN_KEYS]) + more if keys else "none"
 
 
-def load_into(model: VideoClassifier, path: Path) -> None:
-    """Load the official file at ``path`` into ``model``; any key mismatch is an InputError
-    listing the missing and the unexpected keys (usually: the file of another model)."""
-    spec = model.spec
+def load_into(model: VideoClassifier, path: Path, spec: ModelSpec | None = None) -> None:
+    """Load the official file at ``path`` (of ``spec``, by default the model's own) into
+    ``model``; any key mismatch is an InputError listing the missing and the unexpected keys
+    (usually: the file of another model)."""
+    spec = spec or model.spec
     if spec.format is None:
         raise InputError(f"{spec.name} has no checkpoint format (random weights only)")
     state = official_state_dict(read_checkpoint(path), spec.format, path)

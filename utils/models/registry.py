@@ -15,7 +15,7 @@ from utils.models import slowfast_x3d as pv
 from utils.models import tiny, tsm
 from utils.models import torchvision_video as tv
 from utils.models.base import VideoClassifier
-from utils.models.checkpoints import download, load_into
+from utils.models.checkpoints import download_or_fallback, load_into
 from utils.models.spec import ModelSpec
 
 _ZOO: dict[str, tuple[ModelSpec, Callable[[], VideoClassifier]]] = {
@@ -81,10 +81,10 @@ def build_model(
         if weights == "default":
             if not spec.has_checkpoint:
                 raise InputError(f"{name} has no published checkpoint: use weights=None")
-            path = download(spec, progress=progress)
+            path, spec = download_or_fallback(spec, progress=progress)
         else:
             path = Path(weights).expanduser()
-        load_into(model, path)
+        load_into(model, path, spec)
     return model.to(resolve_device(device)).eval()
 
 

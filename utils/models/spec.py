@@ -12,7 +12,7 @@ from typing import Literal
 
 from utils.video.presets import Preset
 
-CheckpointFormat = Literal["tsm", "pytorchvideo", "torchvision"]
+CheckpointFormat = Literal["tsm", "pytorchvideo", "torchvision", "mmaction2"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class ModelSpec:
     ``gflops``: per view, multiply-accumulates (the convention the zoos publish).
     ``url``/``filename``/``format`` are None only for models without a checkpoint (``tiny3d``).
     ``mirrors``: further URLs of the same file, tried in order after ``url``.
+    ``fallback``: another published checkpoint of the same network (its own file, format and
+    numbers), loaded when no URL of this one answers.
     """
 
     name: str
@@ -42,6 +44,7 @@ class ModelSpec:
     source: str
     licence: str
     mirrors: tuple[str, ...] = ()
+    fallback: ModelSpec | None = field(default=None, hash=False)
 
     @property
     def urls(self) -> tuple[str, ...]:
