@@ -178,3 +178,16 @@ def test_yolo_weights_come_through_the_mirror(
     assert dl.mirrored(url) in str(info.value) and f"Fetch {url} " in str(info.value)
     assert [s.path for s in mirror.log][:1] == [
         "/github.com/ultralytics/assets/releases/download/v8.3.0/yolov8n.pt"]
+
+
+def test_readme_states_the_hosts_and_numbers_of_the_specs() -> None:
+    from utils.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    tsn, tsm = get_weights("tsn_r50"), get_weights("tsm_r50")
+    assert tsn.fallback is not None and tsm.fallback is not None
+    hosts = ", then ".join(f"`{url.split('/')[2]}`" for url in tsn.urls)
+    assert f"(TSN/TSM: {hosts}, the hosts" in readme
+    assert f"{tsn.fallback.metrics['top1']} % (TSN R50 1x1x8, 25 clips × 10 crops)" in readme
+    assert f"{tsm.fallback.metrics['top1']} % (TSM R50 1x1x8,\n8 clips × 10 crops)" in readme
+    assert f"{tsn.metrics['top1']} / {tsm.metrics['top1']} % of the mit-han-lab" in readme
