@@ -102,8 +102,9 @@ def select_labels(categories: Sequence[str], labels: Sequence[str] | None) -> tu
 
 
 def zoo_recogniser(name: str, *, weights: str | None = "default",
-                   labels: Sequence[str] | None = None, device: str = "cpu") -> ZooRecogniser:
-    """Zoo model ``name`` (``weights`` as :func:`utils.models.build_model`) as a recogniser."""
+                   labels: Sequence[str] | None = None, device: str = "auto") -> ZooRecogniser:
+    """Zoo model ``name`` (``weights`` as :func:`utils.models.build_model`) as a recogniser,
+    on ``device`` (:func:`utils.settings.resolve_device`: "auto" is CUDA when present)."""
     from utils.models import build_model
 
     model = build_model(name, weights=weights, device=device)
