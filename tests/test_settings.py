@@ -86,7 +86,7 @@ def test_data_auto_order(tmp_path: Path) -> None:
     real = tmp_path / "real"
     fetched = choose_data("auto", real, synthetic, download)
     assert (fetched.path, fetched.synthetic, made) == (real, False, [])
-    assert "downloaded" in fetched.banner
+    assert "fetched into WORKDIR" in fetched.banner
     present = choose_data("auto", real, synthetic, offline)  # in WORKDIR now: no download
     assert not present.synthetic and "found in WORKDIR" in present.banner
     missing = tmp_path / "missing"

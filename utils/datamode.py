@@ -53,7 +53,8 @@ def choose_data(mode: str, real_path: Path, make_synthetic: Callable[[], Path],
         reason = f"{real_path} does not exist and no download is available for it"
     else:
         try:
-            return DataChoice(fetch_real(real_path), synthetic=False, why="real sample downloaded")
+            return DataChoice(fetch_real(real_path), synthetic=False,
+                              why="fetched into WORKDIR (downloaded or uploaded)")
         except (OSError, InputError) as exc:
             reason = f"{real_path} does not exist and the download failed ({exc})"
     if mode == "real":

@@ -106,9 +106,12 @@ def write_cell(notebook: Path, url: str | None = None, ref: str | None = None) -
     source = cell_source(notebook.parent.name, url, ref)
     index = find_cell(nb)
     if index is not None and nb.cells[index].source == source \
-            and TAG in nb.cells[index].metadata.get("tags", []):
+            and TAG in nb.cells[index].metadata.get("tags", []) \
+            and ("id" in nb.cells[index]) == ((nb.nbformat, nb.nbformat_minor) >= (4, 5)):
         return False
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": [TAG]})
+    if (nb.nbformat, nb.nbformat_minor) < (4, 5):  # cell ids exist from nbformat 4.5 on
+        del cell["id"]
     if index is None:
         params = next((i for i, c in enumerate(nb.cells)
                        if "parameters" in c.metadata.get("tags", [])), 0)
