@@ -11,6 +11,7 @@ import torch
 from utils import settings, workdir
 from utils.datamode import choose_data
 from utils.errors import InputError
+from utils.handover import ask_earlier
 from utils.paths import REPO_ROOT, WORKDIR_ENV
 
 
@@ -93,6 +94,8 @@ def test_data_auto_order(tmp_path: Path) -> None:
     fallback = choose_data("auto", missing, synthetic, offline)
     assert fallback.synthetic and made == ["synthetic"]
     assert "network unreachable" in fallback.banner and "SYNTHETIC" in fallback.banner
+    hint = choose_data("auto", missing, synthetic, ask_earlier("run notebook 3.1 first"))
+    assert hint.synthetic and "could not be fetched (run notebook 3.1 first)" in hint.banner
     assert "no download" in choose_data("auto", missing, synthetic).banner
 
 

@@ -56,7 +56,7 @@ def choose_data(mode: str, real_path: Path, make_synthetic: Callable[[], Path],
             return DataChoice(fetch_real(real_path), synthetic=False,
                               why="fetched into WORKDIR (downloaded or uploaded)")
         except (OSError, InputError) as exc:
-            reason = f"{real_path} does not exist and the download failed ({exc})"
+            reason = f"{real_path} does not exist and could not be fetched ({exc})"
     if mode == "real":
         raise InputError(f"DATA='real' but {reason}: see data/README.md for how to get it")
     return DataChoice(make_synthetic(), synthetic=True, why=reason)

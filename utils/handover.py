@@ -34,6 +34,15 @@ def reuse_message(path: Path, before: float | None, maker: str) -> str:
             "here with these settings")
 
 
+def ask_earlier(hint: str) -> Callable[[Path], Path]:
+    """A ``fetch_real`` for data that an earlier notebook brings into WORKDIR: it fetches
+    nothing and says which notebook to run (``hint``), so the banner names it."""
+    def fetch(target: Path) -> Path:
+        raise InputError(hint)
+
+    return fetch
+
+
 def upload_to(target: Path, *, upload: Callable[[], dict[str, bytes]] | None = None) -> Path:
     """Ask the browser for one file (``google.colab.files.upload``, or ``upload``) and write it
     to ``target``; no file (the dialog was cancelled) or several is an InputError."""
