@@ -125,3 +125,12 @@ def test_each_extra_covers_its_notebooks_imports(extra: str) -> None:
     assert not missing, f"the {extra} extra lacks {missing}"
     if extra == "lab3":  # the light lab: no torch nor video stack reached
         assert not {"torch", "av", "cv2"} & set(needed)
+
+
+def test_setup_cells_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from utils.cli import main
+
+    assert main(["course", "setup-cells", "--check"]) == 0
+    with pytest.raises(SystemExit):
+        main(["course", "release", "--help"])
+    assert "--repo-url URL" in capsys.readouterr().out
