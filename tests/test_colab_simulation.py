@@ -120,3 +120,24 @@ def test_lab3_receives_the_alerts_upload_and_uses_real_data(colab: dict[str, Pat
     calls = [json.loads(line) for line in
              (colab["root"] / "colab_calls.jsonl").read_text().splitlines()]
     assert [c["files"] for c in calls if c["call"] == "files.upload"] == [["alerts.csv"]]
+
+
+def test_the_setup_cell_is_safe_to_run_twice(colab: dict[str, Path]) -> None:
+    """The same cell run twice in one session: the second run updates the clone and installs
+    again, and lands in the lab folder both times."""
+    from utils.course.setup_cell import cell_source
+
+    cell = cell_source("lab3_thresholds", colab["repo"].as_uri(), "HEAD")
+    content = colab["root"] / "twice"
+    content.mkdir()
+    script = content / "cell.py"
+    script.write_text(f"{cell}\nimport os\nprint('cwd', os.getcwd())\n" * 2)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ACTIONLAB_WORKDIR")}
+    env |= {"PYTHONPATH": str(STUB), "ACTIONLAB_CLONE_DIR": str(content / "actionlab"),
+            "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_INDEX": "1"}
+    done = subprocess.run([str(colab["python"]), str(script)], env=env, cwd=content,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    lab = content / "actionlab" / "lab3_thresholds"
+    assert done.stdout.count("imports of lab3 checked") == 2
+    assert done.stdout.count(f"cwd {lab}") == 2
