@@ -12,6 +12,7 @@ from utils import settings, workdir
 from utils.datamode import choose_data
 from utils.errors import InputError
 from utils.handover import ask_earlier
+from utils.models.weights import resolve_weights
 from utils.paths import REPO_ROOT, WORKDIR_ENV
 
 
@@ -47,27 +48,27 @@ def test_every_caller_uses_the_one_device_rule() -> None:
 
 def test_weights_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     fetched: list[str] = []
-    ok = settings.resolve_weights("auto", "x3d_xs", synthetic=False,
+    ok = resolve_weights("auto", "x3d_xs", synthetic=False,
                                   fetch=lambda spec: fetched.append(spec.name))
     assert (ok.weights, fetched) == ("default", ["x3d_xs"])
-    on_synthetic = settings.resolve_weights("auto", "x3d_xs", synthetic=True,
+    on_synthetic = resolve_weights("auto", "x3d_xs", synthetic=True,
                                             fetch=lambda spec: fetched.append(spec.name))
     assert on_synthetic.random and "stand-in" in on_synthetic.why and fetched == ["x3d_xs"]
-    assert settings.resolve_weights("auto", "tiny3d", synthetic=False).random
+    assert resolve_weights("auto", "tiny3d", synthetic=False).random
 
     def offline(spec: object) -> None:
         raise InputError("cannot download the x3d_xs checkpoint (offline)")
 
-    failed = settings.resolve_weights("auto", "x3d_xs", synthetic=False, fetch=offline)
+    failed = resolve_weights("auto", "x3d_xs", synthetic=False, fetch=offline)
     assert failed.random and "RANDOM WEIGHTS" in failed.why and "offline" in failed.why
-    assert settings.resolve_weights("auto", None, synthetic=False).weights == "default"
+    assert resolve_weights("auto", None, synthetic=False).weights == "default"
 
 
 def test_weights_as_asked() -> None:
-    assert settings.resolve_weights("none", "x3d_xs", synthetic=False).weights is None
-    assert settings.resolve_weights(None, "x3d_xs", synthetic=False).weights is None
-    assert settings.resolve_weights("default", "x3d_xs", synthetic=True).weights == "default"
-    assert settings.resolve_weights("ckpt.pth", "x3d_xs", synthetic=True).weights == "ckpt.pth"
+    assert resolve_weights("none", "x3d_xs", synthetic=False).weights is None
+    assert resolve_weights(None, "x3d_xs", synthetic=False).weights is None
+    assert resolve_weights("default", "x3d_xs", synthetic=True).weights == "default"
+    assert resolve_weights("ckpt.pth", "x3d_xs", synthetic=True).weights == "ckpt.pth"
 
 
 def test_data_auto_order(tmp_path: Path) -> None:
