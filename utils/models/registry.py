@@ -17,6 +17,7 @@ from utils.models import torchvision_video as tv
 from utils.models.base import VideoClassifier
 from utils.models.checkpoints import download_or_fallback, load_into
 from utils.models.spec import ModelSpec
+from utils.settings import resolve_device
 
 _ZOO: dict[str, tuple[ModelSpec, Callable[[], VideoClassifier]]] = {
     "tsn_r50": (tsm.TSN_R50, tsm.tsn_r50),
@@ -45,20 +46,6 @@ def get_weights(name: str) -> ModelSpec:
         return _ZOO[name][0]
     except KeyError:
         raise InputError(f"unknown model {name!r}; valid: {', '.join(_ZOO)}") from None
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` is CUDA when available, else the CPU; asking for CUDA on a machine without it
-    is an InputError (not a crash halfway through a notebook)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(f"device={device!r}: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device={device!r} but CUDA is not available: use 'auto' or 'cpu'")
-    return resolved
 
 
 def build_model(
