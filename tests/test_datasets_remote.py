@@ -14,10 +14,13 @@ from mirror_server import CVDF, CvdfFiles, MirrorServer, write_checkpoint, write
 from mirror_server import write_kaggle_dcsass as write_zip
 
 from utils.cli import main
+from utils.datamode import DataChoice
 from utils.datasets.cvdf import download_kinetics_cvdf
 from utils.datasets.dcsass import COPY_NAME, SECOND_COPY, load_dcsass
 from utils.datasets.download import DCSASS_ZIP_URL, download_dcsass
 from utils.datasets.kinetics import load_kinetics_sample, parse_clip_name
+from utils.datasets.samples import dcsass_kaggle, kinetics_cvdf
+from utils.datasets.synth import choose_dcsass, choose_kinetics_sample
 
 PART0 = f"/{CVDF}/val/part_0.tar.gz"
 
@@ -132,3 +135,34 @@ def test_youtube_route_takes_its_labels_from_the_mirrored_val_csv(
     assert "cannot reach YouTube" in capsys.readouterr().err
     served = mirror.root / CVDF / "annotations/val.csv"
     assert (out / "val.csv").read_bytes() == served.read_bytes()
+
+
+def test_data_auto_downloads_the_kinetics_sample_into_workdir_once(
+    cvdf: CvdfFiles, mirror: MirrorServer, tmp_path: Path
+) -> None:
+    """DATA="auto" with nothing in WORKDIR: the CVDF hook fetches one clip per class of part 0
+    into WORKDIR/data/kinetics_sample; the next notebook finds it without a request."""
+    mirror.fail[PART0] = [404]  # first notebook: offline for the archive -> stand-in, says why
+    choice = choose_kinetics_sample("auto", data_dir=tmp_path, fetch_real=kinetics_cvdf(
+        progress=False), classes=2, clips_per_class=1, progress=False)
+    assert choice.synthetic and "part_0.tar.gz" in choice.banner and "404" in choice.banner
+    assert not (tmp_path / "kinetics_sample").exists()  # a failed fetch is not "found"
+    choice = choose_kinetics_sample("auto", data_dir=tmp_path,
+                                    fetch_real=kinetics_cvdf(progress=False))
+    assert choice == DataChoice(tmp_path / "kinetics_sample", synthetic=False)
+    assert "SYNTHETIC" not in choice.banner and "fetched into WORKDIR" in choice.banner
+    first = {}
+    for name in cvdf.parts[0][1:]:
+        first.setdefault(cvdf.labelled[name], name)
+    assert labels_of(choice.path) == {name: cvdf.labelled[name] for name in first.values()}
+    mirror.log.clear()
+    again = choose_kinetics_sample("auto", data_dir=tmp_path, fetch_real=kinetics_cvdf())
+    assert again.path == choice.path and not again.synthetic and mirror.log == []
+
+
+def test_data_auto_downloads_dcsass_into_workdir(mirror: MirrorServer, tmp_path: Path) -> None:
+    write_zip(mirror.root, videos=3, clips_per_video=4)
+    choice = choose_dcsass("auto", data_dir=tmp_path, fetch_real=dcsass_kaggle(progress=False))
+    assert choice.path == tmp_path / "dcsass" and not choice.synthetic
+    assert len(load_dcsass(choice.path).clips) == 3 * 4 - 1  # 1 malformed row, as in the zip
+    assert not (tmp_path / "dcsass.partial").exists()
