@@ -15,11 +15,10 @@ from mirror_server import write_kaggle_dcsass as write_zip
 
 from utils.cli import main
 from utils.datamode import DataChoice
-from utils.datasets.cvdf import download_kinetics_cvdf
+from utils.datasets.cvdf import download_kinetics_cvdf, kinetics_cvdf
 from utils.datasets.dcsass import COPY_NAME, SECOND_COPY, load_dcsass
-from utils.datasets.download import DCSASS_ZIP_URL, download_dcsass
+from utils.datasets.download import DCSASS_ZIP_URL, dcsass_kaggle, download_dcsass
 from utils.datasets.kinetics import load_kinetics_sample, parse_clip_name
-from utils.datasets.samples import dcsass_kaggle, kinetics_cvdf
 from utils.datasets.synth import choose_dcsass, choose_kinetics_sample
 
 PART0 = f"/{CVDF}/val/part_0.tar.gz"

@@ -8,6 +8,7 @@ InputError. Results computed on synthetic data are flagged so nobody mistakes th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,19 @@ MODES = ("auto", "real", "synthetic")
 # ``fetch_real(real_path)`` downloads a small real sample to ``real_path`` and returns where it
 # is; it raises OSError or InputError (with the reason) when it cannot, e.g. offline.
 FetchReal = Callable[[Path], Path]
+
+
+def fetch_into(fill: Callable[[Path], object]) -> FetchReal:
+    """A FetchReal that runs ``fill(<target>.partial)`` and renames that folder to the target
+    only once it returns: an interrupted download is resumed by the next run instead of being
+    taken for the real data (an existing target counts as "found in WORKDIR")."""
+    def fetch_real(target: Path) -> Path:
+        partial = target.with_name(target.name + ".partial")
+        partial.mkdir(parents=True, exist_ok=True)
+        fill(partial)
+        os.replace(partial, target)
+        return target
+    return fetch_real
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from utils.datamode import FetchReal, fetch_into
 from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, read_annotations
 from utils.download import DownloadError, fetch, open_stream
 from utils.errors import InputError
@@ -32,6 +33,7 @@ from utils.io import atomic_path, make_folder
 CVDF_ROOT = "https://s3.amazonaws.com/kinetics/400/"
 VAL_PATHS_URL = CVDF_ROOT + "val/k400_val_path.txt"
 VAL_CSV_URL = CVDF_ROOT + "annotations/val.csv"
+AUTO_PER_CLASS = 1  # DATA="auto": clips kept per class from part 0 (lab 1's shared sample)
 ANNOTATIONS_NAME = "val.csv"  # kept in the sample folder: the labels of its clips
 
 
@@ -145,3 +147,14 @@ def _stream_part(url: str, out: Path, rows: dict, counts: dict[str, int], per_cl
         except (tarfile.TarError, EOFError, OSError, DownloadError) as exc:
             raise InputError(f"{url}: the archive stream broke ({exc}); run again to resume "
                              "(clips kept so far stay)") from exc
+
+
+def kinetics_cvdf(per_class: int = AUTO_PER_CLASS, *, progress: bool = True) -> FetchReal:
+    """The ``fetch_real`` of ``DATA="auto"`` for Kinetics: ``per_class`` clips per class of
+    CVDF's first part, the sample every lab-1 notebook shares under WORKDIR."""
+    def fill(folder: Path) -> None:
+        report = download_kinetics_cvdf(folder, per_class=per_class, progress=progress)
+        print(report.to_text())
+        if not report.kept and not report.present:
+            raise InputError(f"no labelled clip in {', '.join(report.parts)}")
+    return fetch_into(fill)

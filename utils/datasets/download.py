@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from utils.datamode import FetchReal, fetch_into
 from utils.datasets.dcsass import COPY_NAME, DCSASS_DIR, KAGGLE_HANDLE, SECOND_COPY, find_root
 from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, read_annotations
 from utils.download import fetch
@@ -203,3 +204,8 @@ def download_dcsass(out: str | Path = DCSASS_DIR, *, progress: bool = True) -> P
                          "it anew") from exc
     archive.unlink()
     return find_root(out).path
+
+
+def dcsass_kaggle(*, progress: bool = True) -> FetchReal:
+    """The ``fetch_real`` of ``DATA="auto"`` for DCSASS: Kaggle's public zip, no credentials."""
+    return fetch_into(lambda folder: download_dcsass(folder, progress=progress))
