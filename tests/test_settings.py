@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from utils import settings, workdir
 from utils.datamode import choose_data
 from utils.errors import InputError
 from utils.handover import ask_earlier
-from utils.models.weights import resolve_weights
+from utils.models.weights import resolve_each, resolve_weights
 from utils.paths import REPO_ROOT, WORKDIR_ENV
 
 
@@ -62,6 +63,30 @@ def test_weights_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     failed = resolve_weights("auto", "x3d_xs", synthetic=False, fetch=offline)
     assert failed.random and "RANDOM WEIGHTS" in failed.why and "offline" in failed.why
     assert resolve_weights("auto", None, synthetic=False).weights == "default"
+
+
+def test_benchmark_auto_leaves_out_a_model_whose_checkpoint_fails() -> None:
+    def only_x3d(spec: Any) -> None:
+        if spec.name != "x3d_xs":
+            raise InputError(f"{spec.name}: every mirror failed (HTTP 404)")
+
+    names = ["tsm_r50", "x3d_xs", "tiny3d"]
+    kept, chosen, skipped = resolve_each("auto", names, synthetic=False, fetch=only_x3d)
+    assert (kept, chosen.weights) == (["x3d_xs"], "default")
+    assert list(skipped) == ["tsm_r50", "tiny3d"]
+    assert "HTTP 404" in skipped["tsm_r50"] and "no published checkpoint" in skipped["tiny3d"]
+
+    def offline(spec: Any) -> None:
+        raise InputError("offline")
+
+    kept, chosen, skipped = resolve_each("auto", names, synthetic=False, fetch=offline)
+    assert (kept, chosen.weights, skipped) == (names, None, {})  # all random, said so
+    assert chosen.why.startswith("RANDOM WEIGHTS") and chosen.why.count("offline") == 2
+    calls: list[str] = []
+    kept, chosen, skipped = resolve_each("auto", names, synthetic=True, fetch=calls.append)
+    assert (kept, chosen.random, skipped, calls) == (names, True, {}, [])
+    assert resolve_each("default", names, synthetic=False)[:2] == (
+        names, resolve_weights("default", None, synthetic=False))
 
 
 def test_weights_as_asked() -> None:

@@ -58,3 +58,25 @@ def resolve_weights(mode: str | Path | None, model: str | None, *, synthetic: bo
         return WeightsChoice(None, f"RANDOM WEIGHTS: the {model} checkpoint is not available "
                                    f"({exc})")
     return WeightsChoice("default", f"the published {model} checkpoint")
+
+
+def resolve_each(mode: str | Path | None, names: list[str], *, synthetic: bool,
+                 fetch: Callable[[Any], Any] | None = None
+                 ) -> tuple[list[str], WeightsChoice, dict[str, str]]:
+    """The models of a benchmark that can run with ``mode``'s weights: (the models kept, their
+    weights, {model left out: why}).
+
+    ``"auto"`` on real data checks each model's checkpoint (:func:`resolve_weights`): one that
+    cannot be had is left out with its reason, since its random-weight accuracy would sit at
+    chance among pretrained ones; when none can be had, every model runs on random weights,
+    marked as such. Any other case keeps every model.
+    """
+    if str(mode) != "auto" or synthetic:
+        return list(names), resolve_weights(mode, None, synthetic=synthetic), {}
+    chosen = {name: resolve_weights(mode, name, synthetic=False, fetch=fetch) for name in names}
+    skipped = {name: choice.why for name, choice in chosen.items() if choice.random}
+    kept = [name for name in names if name not in skipped]
+    if not kept:
+        return list(names), WeightsChoice(None, "RANDOM WEIGHTS: no checkpoint could be had ("
+                                          + "; ".join(skipped.values()) + ")"), {}
+    return kept, WeightsChoice("default", "the published checkpoints (real data)"), skipped
