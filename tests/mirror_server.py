@@ -24,14 +24,16 @@ each writes only what is missing, so a session builds every file once):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import http.server
 import re
+import shutil
 import tarfile
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -119,7 +121,13 @@ def _handler(server: MirrorServer) -> type[http.server.BaseHTTPRequestHandler]:
 
 @pytest.fixture(scope="session")
 def mirror_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MirrorServer]:
-    root = tmp_path_factory.mktemp("mirror")
+    with serving(tmp_path_factory.mktemp("mirror")) as state:
+        yield state
+
+
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[MirrorServer]:
+    """A mirror of ``root`` served on 127.0.0.1 (a free port) while the block runs."""
     state = MirrorServer(root, "")
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
@@ -196,9 +204,11 @@ def write_cvdf_kinetics(root: Path, *, classes: int = 3, clips_per_class: int = 
 
 
 def write_kaggle_dcsass(root: Path, *, videos: int = 3, clips_per_video: int = 4,
-                        size: ClipSize = TINY, seed: int = 0) -> Path:
+                        size: ClipSize = TINY, seed: int = 0, others: Sequence[str] = ()
+                        ) -> Path:
     """The Kaggle download zip of DCSASS (both copies, as Kaggle serves it) at the path of the
-    public endpoint; returns the zip."""
+    public endpoint, with Shoplifting and the ``others`` categories (2 videos each); returns
+    the zip."""
     target = root / KAGGLE_ZIP
     if target.is_file():
         return target
@@ -207,6 +217,12 @@ def write_kaggle_dcsass(root: Path, *, videos: int = 3, clips_per_video: int = 4
         out = write_synthetic_dcsass(Path(tmp) / "d", videos=videos, seed=seed, size=size,
                                      clips_per_video=clips_per_video, both_copies=True,
                                      progress=False)
+        for category in others:  # one dataset folder holds every category, as in the zip
+            other = write_synthetic_dcsass(Path(tmp) / category, category=category, videos=2,
+                                           seed=seed, size=size, both_copies=True,
+                                           clips_per_video=clips_per_video, progress=False)
+            (other / MARKER).unlink()
+            shutil.copytree(other, out, dirs_exist_ok=True)
         (out / MARKER).unlink()  # a real zip has no generator marker
         with zipfile.ZipFile(target, "w") as archive:
             for path in sorted(out.rglob("*")):
