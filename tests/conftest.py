@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from mirror_server import mirror, mirror_server  # noqa: F401  (fixtures: a local ACTIONLAB_MIRROR)
 
 from utils.labs import run_notebook, smoke_parameters
 
@@ -24,12 +25,14 @@ def executed_notebook(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Pat
     """``executed_notebook(path)`` runs the lab notebook at ``path`` the first time it is asked
     for and returns the same run afterwards; a failing cell raises in the test that asked."""
     runs: dict[Path, Executed] = {}
+    # One WORKDIR for the session, as on Colab with Drive: 2.2 and 2.3 reuse 2.1's run.
+    workdir = tmp_path_factory.mktemp("workdir")
 
     def run(notebook: Path) -> Executed:
         if notebook not in runs:
             folder = tmp_path_factory.mktemp(f"{notebook.parent.name}-{notebook.stem}")
             out_dir = folder / "out"
-            params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir),
+            params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir), "WORKDIR": str(workdir),
                       **smoke_parameters(notebook)}
             result = run_notebook(notebook, folder / notebook.name, params)
             runs[notebook] = Executed(result.output, out_dir)

@@ -167,7 +167,7 @@ def test_lab3_extra_is_enough_for_lab3() -> None:
     assert extra - {"nbformat"} <= required
     modules = {"torch": "torch", "torchvision": "torchvision", "pytorchvideo": "pytorchvideo",
                "av": "av", "opencv-python": "cv2", "ultralytics": "ultralytics",
-               "onnx": "onnx", "onnxruntime": "onnxruntime", "kagglehub": "kagglehub",
+               "onnx": "onnx", "onnxruntime": "onnxruntime",
                "yt-dlp": "yt_dlp", "papermill": "papermill", "nbgrader": "nbgrader"}
     blocked = [modules[r] for r in required - extra if r in modules]
     assert "torch" in blocked and "cv2" in blocked

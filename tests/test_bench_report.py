@@ -19,7 +19,6 @@ from utils.bench.plots import (
 )
 from utils.bench.run import (
     RANDOM_WEIGHTS,
-    choose_weights,
     describe_results,
     pick_clips,
     plot_title,
@@ -54,10 +53,6 @@ def test_scale_preset() -> None:
 
 
 def test_weights_choice_and_label() -> None:
-    assert choose_weights("auto", synthetic=True) is None
-    assert choose_weights("auto", synthetic=False) == "default"
-    assert choose_weights("none", synthetic=False) is None
-    assert choose_weights("ckpt.pth", synthetic=True) == "ckpt.pth"
     assert weights_label(None) == weights_label("none") == RANDOM_WEIGHTS
     assert weights_label("default") == "default"
     title = plot_title("cpu", (1, 1), RANDOM_WEIGHTS, synthetic=True, scale=0.5)

@@ -27,12 +27,14 @@ from utils.course.metadata import (
     check_notebook,
     manual_points,
 )
+from utils.course.setup_cell import cell_source, find_cell
 from utils.course.workflow import Release, grade, release
 from utils.labs import declared_parameters, discover, smoke_parameters
 
 NOTEBOOKS = discover()
 IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+REPO_URL = "file:///srv/course/actionlab.git"
 
 
 def _between(text: str, begin: str, end: str) -> list[str]:
@@ -60,7 +62,8 @@ def _submission(source: Path, target: Path, out_dir: Path) -> None:
     from papermill.parameterize import parameterize_notebook
 
     declared = declared_parameters(source)
-    params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir), **smoke_parameters(source)}
+    params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir),
+              "WORKDIR": str(out_dir.parent.parent / "workdir"), **smoke_parameters(source)}
     nb = parameterize_notebook(load_notebook_node(str(source)),
                                {k: v for k, v in params.items() if k in declared})
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +72,7 @@ def _submission(source: Path, target: Path, out_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> Release:
-    return release(tmp_path_factory.mktemp("release"))
+    return release(tmp_path_factory.mktemp("release"), repo_url=REPO_URL, ref="v1")
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +105,14 @@ def test_release_layout(released: Release) -> None:
         p.relative_to(p.parent.parent) for p in NOTEBOOKS]
     assert (released.course / "gradebook.db").exists()
     assert (released.course / "nbgrader_config.py").exists()
+
+
+def test_release_stamps_the_repo_url(released: Release) -> None:
+    for path in released.student + released.instructor:
+        nb = nbformat.read(path, as_version=4)
+        index = find_cell(nb)
+        assert index is not None, path
+        assert nb.cells[index].source == cell_source(path.parent.name, REPO_URL, "v1"), path
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)

@@ -88,19 +88,15 @@ def test_download_offline_says_what_to_do(
     monkeypatch.setattr(socket, "create_connection", no_network)
     csv = tmp_path / "validate.csv"
     csv.write_text("label,youtube_id,time_start,time_end,split\nabseiling,AAAAAAAAAAA,0,10,val\n")
-    assert main(["data", "download", "kinetics", "--annotations", str(csv),
+    assert main(["data", "download", "kinetics", "--source", "youtube", "--annotations", str(csv),
                  "--out", str(tmp_path / "k")]) == 2
     err = capsys.readouterr().err
     assert "cannot reach YouTube" in err and str(tmp_path / "k") in err
 
-    import kagglehub
-
-    def no_credentials(*args: object, **kwargs: object) -> str:
-        raise RuntimeError("no Kaggle credentials")
-
-    monkeypatch.setattr(kagglehub, "dataset_download", no_credentials)
+    monkeypatch.setattr("utils.download.BACKOFF_S", 0.0)
     with pytest.raises(InputError) as info:
         download.download_dcsass(tmp_path / "dcsass")
     message = str(info.value)
-    assert "no Kaggle credentials" in message and "mateohervas/dcsass-dataset" in message
-    assert str(tmp_path / "dcsass" / "DCSASS Dataset" / "Labels" / "Shoplifting.csv") in message
+    assert "\n" not in message and "Temporary failure in name resolution" in message
+    assert f"Fetch {download.DCSASS_ZIP_URL} " in message
+    assert str(tmp_path / "dcsass" / "dcsass-dataset.zip") in message

@@ -35,7 +35,7 @@ from utils.finetune.e2e import last_stage
 from utils.finetune.evaluate import leakage_comparison
 from utils.finetune.head import predict, train_head
 from utils.finetune.recogniser import score_paths, score_windows
-from utils.finetune.run import choose_weights, ensure_run, finetune
+from utils.finetune.run import ensure_run, finetune
 from utils.io import RUN_MANIFEST, file_sha256
 from utils.metrics import average_precision
 from utils.models import build_model, list_models
@@ -414,20 +414,6 @@ def test_ensure_run_reuses_a_matching_run_only(small: Path, runs: dict[str, Path
     ensure_run(run, small, backbone="tiny3d", weights="none", epochs=2, n_boot=50,
                device="cpu", progress=False, cache_dir=runs["base"] / "cache")
     assert json.loads((run / "config.json").read_text())["epochs"] == 2
-
-
-def test_choose_weights_falls_back_to_random_with_the_reason(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    assert choose_weights("tiny3d", "auto")[0] == "none"
-    assert choose_weights("x3d_xs", "none") == ("none", "weights='none' as asked")
-
-    def offline(spec: object, progress: bool = True) -> Path:
-        raise InputError("cannot download the x3d_xs checkpoint (offline)")
-
-    monkeypatch.setattr("utils.models.checkpoints.download", offline)
-    weights, why = choose_weights("x3d_xs", "auto")
-    assert weights == "none"
-    assert "RANDOM WEIGHTS" in why and "offline" in why
 
 
 def test_sliding_windows_over_stitched_clips(small: Path, runs: dict[str, Path],

@@ -151,3 +151,42 @@ def test_demo_cli_runs_a_finetuned_run(video: Path, tmp_path: Path) -> None:
     assert summary["labels"] == ["shoplifting"]
     assert summary["frames_out"] == probe(out).num_frames == N_FRAMES
     assert summary["inferences"] >= 1
+
+
+def test_colab_camera_is_read_on_the_main_thread_and_inference_in_a_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """colabtools' eval_js is not thread safe (utils.live.ColabCamera): the stub google.colab
+    records the thread of every eval_js call; the recogniser records its own."""
+    import sys
+    import threading
+
+    log = tmp_path / "colab.jsonl"
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "colab_stub"))
+    monkeypatch.setenv("COLAB_STUB_LOG", str(log))
+    def forget_stub() -> None:  # the stub must not make later tests think they run on Colab
+        for name in [m for m in sys.modules if m.startswith("google.colab")]:
+            del sys.modules[name]
+
+    forget_stub()
+    request.addfinalizer(forget_stub)
+
+    threads: list[str] = []
+
+    @dataclass
+    class Recorded(SlowRedness):
+        def __call__(self, clip: torch.Tensor) -> torch.Tensor:
+            threads.append(threading.current_thread().name)
+            return super().__call__(clip)
+
+    camera = live.ColabCamera(num_frames=24, fps=FPS)  # paced: the model gets windows
+    model = Recorded(delay=0.0)
+    summary = live.run_live(model, camera, out=tmp_path / "cam.mp4")
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    snaps = [c for c in calls if c["call"] == "output.eval_js"]
+    assert len(snaps) == summary["frames_in"] == summary["frames_out"] == 24
+    assert all(c["main"] for c in snaps), {c["thread"] for c in snaps}
+    assert summary["inferences"] >= 1 and threads
+    assert threading.main_thread().name not in threads  # the model ran in the worker
+    # the model got the snapshots in order: the stub's grey level grows by 10 per call
+    levels = model.clips[0][0, 0].mean(dim=(1, 2)).numpy()
+    assert np.all(np.diff(levels) > 0), levels

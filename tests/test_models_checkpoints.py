@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import re
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from torchvision.models import resnet50
 from torchvision.models import video as tvv
 
 from utils.errors import InputError
-from utils.models import build_model, get_weights
+from utils.models import build_model, get_weights, registry
 from utils.models import checkpoints as ck
 from utils.models.tsm import TemporalShift, temporal_shift
 
@@ -118,6 +119,73 @@ def test_tsm_layout_round_trip(name: str, tsm_files) -> None:
     assert model.weights_path == path and model.weights_label == f"checkpoint {path.name}"
     with torch.no_grad():
         assert torch.equal(model(tsm_files["x"]), expected)
+
+
+def mmaction2_name(key: str) -> str:
+    """Our TSN/TSM key under the name mmaction2's Recognizer2D saves it, written out from its
+    modules (mmaction2 1.x ``ResNet``/``ResNetTSM``: every conv an mmcv ``ConvModule`` holding
+    ``conv`` and ``bn``, ``downsample`` one ``ConvModule``, the shift wrapping ``conv1.conv``;
+    the classifier ``cls_head.fc_cls``)."""
+    if key.startswith("new_fc."):
+        return "cls_head.fc_cls." + key.removeprefix("new_fc.")
+    key = key.removeprefix("base_model.")
+    if key.startswith(("conv1.", "bn1.")):
+        module, rest = key.split(".", 1)
+        return f"backbone.conv1.{'conv' if module == 'conv1' else 'bn'}.{rest}"
+    layer, block, module, rest = key.split(".", 3)
+    if module == "downsample":
+        index, rest = rest.split(".", 1)
+        return f"backbone.{layer}.{block}.downsample.{'conv' if index == '0' else 'bn'}.{rest}"
+    if module.startswith("bn"):
+        return f"backbone.{layer}.{block}.conv{module[2:]}.bn.{rest}"
+    return f"backbone.{layer}.{block}.{module}.conv.{rest}"
+
+
+def mmaction2_file(tsm_file: Path, path: Path) -> Path:
+    """The weights of an official mit-han-lab file saved as mmaction2 publishes a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = torch.load(tsm_file, weights_only=True)["state_dict"]
+    renamed = {mmaction2_name(k.removeprefix("module.")): v for k, v in state.items()}
+    return save({"meta": {"epoch": 100}, "state_dict": renamed}, path)
+
+
+def test_mmaction2_layout_is_converted_on_load(tsm_files, tmp_path: Path) -> None:
+    name = "tsm_r50"  # TSN's file differs only by no ``.net`` (the fallback test loads one)
+    path = mmaction2_file(tsm_files[name][0], tmp_path / "mm.pth")
+    keys = set(torch.load(path, weights_only=True)["state_dict"])
+    assert {"backbone.conv1.conv.weight", "backbone.conv1.bn.running_var",
+            "backbone.layer1.0.downsample.conv.weight", "backbone.layer4.2.conv3.bn.bias",
+            "cls_head.fc_cls.weight"} <= keys
+    assert "backbone.layer2.3.conv1.conv.net.weight" in keys
+    model = build_model(name, weights=path)  # a path: the layout is recognised
+    with torch.no_grad():
+        assert torch.equal(model(tsm_files["x"]), tsm_files[name][1])
+
+
+def test_mmaction2_checkpoint_is_the_fallback_of_tsn_and_tsm(
+    tsm_files, mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    spec = get_weights("tsn_r50")
+    fallback = spec.fallback
+    assert fallback is not None and fallback.sha256 == "2692d16c"  # from mmaction2's file name
+    assert fallback.metrics["top1"] == 74.12 and fallback.format == "mmaction2"
+    served = mmaction2_file(tsm_files["tsn_r50"][0], mirror.local(fallback.url))
+    with pytest.raises(InputError, match=r"and the fallback tsn_r50_mmaction2: .*does not match "
+                                         r"2692d16c"):
+        build_model("tsn_r50")  # our file is not mmaction2's: its published hash refuses it
+    ours = dataclasses.replace(fallback, sha256=hashlib.sha256(served.read_bytes()).hexdigest())
+    monkeypatch.setitem(registry._ZOO, "tsn_r50",
+                        (dataclasses.replace(spec, fallback=ours), registry._ZOO["tsn_r50"][1]))
+    mirror.log.clear()
+    with pytest.warns(UserWarning, match="loaded tsn_r50_mmaction2 instead .*74.12 %"):
+        model = build_model("tsn_r50", progress=False)
+    assert [(s.path.split("/")[1], s.status) for s in mirror.log] == [
+        ("hanlab18.mit.edu", 404), ("hanlab.mit.edu", 404), ("file.lzhu.me", 404),
+        ("download.openmmlab.com", 200)]
+    assert model.weights_path == tmp_path / "hub" / "checkpoints" / fallback.filename
+    with torch.no_grad():
+        assert torch.equal(model(tsm_files["x"]), tsm_files["tsn_r50"][1])
 
 
 def test_tsm_shifts_every_bottleneck_only() -> None:
@@ -241,11 +309,12 @@ def test_shape_mismatch_is_an_input_error(tmp_path: Path) -> None:
 def hub_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty torch hub cache, and a network that is down."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr("utils.download.BACKOFF_S", 0.0)
 
-    def offline(url: str, dst: str, **_: object) -> None:
+    def offline(request: object, timeout: float = 0) -> None:
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     return tmp_path / "hub" / "checkpoints"
 
 
@@ -265,24 +334,6 @@ def test_default_weights_load_from_the_cache(hub_dir: Path, tsm_files) -> None:
     model = build_model("tsm_r50", weights="default")
     with torch.no_grad():
         assert model.pretrained and torch.equal(model(tsm_files["x"]), expected)
-
-
-def test_download_lands_at_the_cache_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    payload = b"checkpoint bytes"
-    spec = dataclasses.replace(
-        get_weights("r3d_18"), sha256=hashlib.sha256(payload).hexdigest()[:8]
-    )
-    calls = []
-
-    def fake_download(url: str, dst: str, hash_prefix: str | None = None, **_: object) -> None:
-        calls.append((url, hash_prefix))
-        Path(dst).write_bytes(payload)
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
-    assert ck.download(spec) == tmp_path / "hub" / "checkpoints" / "r3d_18-b3b3357e.pth"
-    assert ck.download(spec).read_bytes() == payload  # second call: cached, no new download
-    assert calls == [(spec.url, spec.sha256)]
 
 
 def test_hash_mismatch_is_rejected(hub_dir: Path) -> None:

@@ -27,7 +27,7 @@ def run_demo(
     out: str | Path | None = None,
     summary_path: str | Path | None = None,
     show: bool = False,
-    device: str = "cpu",
+    device: str = "auto",
     per_person: bool = False,
     **kwargs: Any,
 ) -> dict[str, Any]:

@@ -90,7 +90,8 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=None,
                       help="pace a file at its frame rate (default: only without --out)")
     demo.add_argument("--show", action="store_true", help="show an OpenCV window (q quits)")
-    demo.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    demo.add_argument("--device", default="auto",
+                      help="auto (CUDA when present, else the CPU) | cpu | cuda (default: auto)")
     demo.add_argument("--per-person", action="store_true",
                       help="YOLO person tracks, an action label above each person (offline "
                            "loop over a file; needs --out; yolov8n.pt, see actionlab detect)")

@@ -64,17 +64,31 @@ class Yolo:
     weights: str
 
 
+YOLO_RELEASE = "https://github.com/ultralytics/assets/releases/download/v8.3.0/"
+
+
 def _coco_names() -> dict[int, str]:
     from ultralytics.utils import ROOT, YAML
 
     return {int(k): str(v) for k, v in YAML.load(ROOT / "cfg/datasets/coco.yaml")["names"].items()}
 
 
+def _load_checkpoint(yolo: Any, path: Path, flag: str) -> Any:
+    """``yolo(path)`` under ultralytics' weights-only load; a refused or broken file is one
+    line naming the ``--weights`` value."""
+    try:
+        return yolo(str(path))
+    except Exception as exc:  # TypeError, UnpicklingError, RuntimeError, EOFError...
+        raise InputError(f"--weights {flag}: " + (
+            code_refusal(exc) or "not a YOLO checkpoint (empty, truncated or another "
+            f"kind of file: {type(exc).__name__})")) from None
+
+
 def load_yolo(*, pose: bool = False, weights: str = "default", size: str = "n",
               seed: int = 0) -> Yolo:
     """YOLOv8 ``size`` ("n", "s", ...) for boxes or pose.
 
-    ``weights``: "default" (official checkpoint, downloaded by ultralytics when online),
+    ``weights``: "default" (official checkpoint, downloaded once to the torch hub cache),
     "none" (random init from the yaml, seeded by ``seed``) or a path to a ``.pt`` file.
     """
     import torch
@@ -89,25 +103,16 @@ def load_yolo(*, pose: bool = False, weights: str = "default", size: str = "n",
         torch.manual_seed(seed)
         model, pretrained = YOLO(f"{stem}.yaml"), False
     elif weights == "default":
-        try:
-            model, pretrained = YOLO(f"{stem}.pt"), True
-        except Exception as exc:  # ultralytics raises several types when a download fails
-            raise InputError(
-                f"--weights default: cannot load {stem}.pt "
-                f"({code_refusal(exc) or type(exc).__name__}); "
-                f"download https://github.com/ultralytics/assets/releases/download/v8.3.0/"
-                f"{stem}.pt into the working directory, pass its path, or use --weights none "
-                "(random weights)"
-            ) from None
+        from utils.download import fetch
+
+        # Through the download layer (mirrors, resume, ACTIONLAB_MIRROR), not ultralytics'.
+        path = fetch(f"{YOLO_RELEASE}{stem}.pt",
+                     Path(torch.hub.get_dir()) / "checkpoints" / f"{stem}.pt")
+        model, pretrained = _load_checkpoint(YOLO, path, weights), True
     else:
         if not Path(weights).is_file():
             raise InputError(f"--weights {weights}: no such file")
-        try:
-            model, pretrained = YOLO(weights), True
-        except Exception as exc:  # TypeError, UnpicklingError, RuntimeError, EOFError...
-            raise InputError(f"--weights {weights}: " + (
-                code_refusal(exc) or "not a YOLO checkpoint (empty, truncated or another "
-                f"kind of file: {type(exc).__name__})")) from None
+        model, pretrained = _load_checkpoint(YOLO, Path(weights), weights), True
     task = "pose" if pose else "detect"
     if model.task != task:
         raise InputError(f"--weights {weights}: a YOLO {model.task!r} model; "

@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,8 +102,9 @@ def select_labels(categories: Sequence[str], labels: Sequence[str] | None) -> tu
 
 
 def zoo_recogniser(name: str, *, weights: str | None = "default",
-                   labels: Sequence[str] | None = None, device: str = "cpu") -> ZooRecogniser:
-    """Zoo model ``name`` (``weights`` as :func:`utils.models.build_model`) as a recogniser."""
+                   labels: Sequence[str] | None = None, device: str = "auto") -> ZooRecogniser:
+    """Zoo model ``name`` (``weights`` as :func:`utils.models.build_model`) as a recogniser,
+    on ``device`` (:func:`utils.settings.resolve_device`: "auto" is CUDA when present)."""
     from utils.models import build_model
 
     model = build_model(name, weights=weights, device=device)
@@ -160,7 +161,8 @@ class _State:
         self.new_frame = threading.Condition(self.lock)
 
 
-def _capture(frames: Iterable[np.ndarray], state: _State, display: queue.Queue) -> None:
+def _captured(frames: Iterable[np.ndarray], state: _State) -> Generator[np.ndarray, None, None]:
+    """Each frame of ``frames``, after putting it in the ring for the inference thread."""
     start = time.perf_counter()
     try:
         for frame in frames:
@@ -170,15 +172,28 @@ def _capture(frames: Iterable[np.ndarray], state: _State, display: queue.Queue) 
                 state.ring.append((state.frames_in, frame))
                 state.frames_in += 1
                 state.new_frame.notify_all()
-            display.put(frame)
-    except BaseException as exc:  # surfaced by run_live
-        state.error = exc
+            yield frame
     finally:
         state.capture_seconds = time.perf_counter() - start
         with state.lock:
             state.capture_done = True
             state.new_frame.notify_all()
+
+
+def _capture(frames: Iterable[np.ndarray], state: _State, display: queue.Queue) -> None:
+    try:
+        for frame in _captured(frames, state):
+            display.put(frame)
+    except BaseException as exc:  # surfaced by run_live
+        state.error = exc
+    finally:
         display.put(None)
+
+
+def _queued(display: queue.Queue) -> Iterator[np.ndarray]:
+    """The frames the capture thread queued, until its None."""
+    while (frame := display.get()) is not None:
+        yield frame
 
 
 def _infer(recogniser: Recogniser, state: _State, length: int, smoothing: float) -> None:
@@ -260,7 +275,9 @@ def run_live(
     """Run ``recogniser`` over ``source`` with the three loops of the module docstring.
 
     ``source``: camera index, file, URL or any object with ``info`` (``utils.stream.SourceInfo``)
-    and ``__iter__`` yielding RGB frames (e.g. :class:`ColabCamera`). ``realtime`` paces a file
+    and ``__iter__`` yielding RGB frames (e.g. :class:`ColabCamera`; a source whose
+    ``capture_on_main_thread`` is true is read by the calling thread, between displayed frames,
+    and only inference runs in a worker). ``realtime`` paces a file
     at its frame rate (default: True unless writing ``out``). ``show(frame)`` gets every
     annotated frame (``cv2_window`` on a laptop, ``notebook_display`` in Jupyter); returning
     False stops. Returns (and writes to ``summary_path``) the JSON summary.
@@ -285,7 +302,9 @@ def run_live(
     state = _State(ring=deque(maxlen=length))
     # Bounded: a file is not decoded faster than it is written (memory stays flat).
     display: queue.Queue = queue.Queue(maxsize=64)
-    capture = threading.Thread(target=_capture, args=(source, state, display), daemon=True)
+    on_main = bool(getattr(source, "capture_on_main_thread", False))
+    capture = None if on_main else threading.Thread(target=_capture, args=(source, state, display),
+                                                    daemon=True)
     infer = threading.Thread(target=_infer, args=(recogniser, state, length, smoothing),
                              daemon=True)
     labels = list(recogniser.labels)
@@ -296,10 +315,13 @@ def run_live(
     if writer is not None:
         writer.__enter__()  # before the threads start: an unwritable --out stops nothing
     began = time.perf_counter()
-    capture.start()
+    if capture is not None:
+        capture.start()
     infer.start()
+    main_frames = _captured(source, state) if on_main else None
+    frames = main_frames if main_frames is not None else _queued(display)
     try:
-        while (frame := display.get()) is not None:
+        for frame in frames:
             with state.lock:
                 prediction, inferences = state.prediction, state.inferences
                 infer_elapsed = (state.infer_end or 0) - (state.infer_start or 0)
@@ -323,10 +345,13 @@ def run_live(
         with state.lock:
             state.stop = True
             state.new_frame.notify_all()
-        while capture.is_alive():  # unblock a capture thread waiting on a full queue
+        if main_frames is not None:
+            main_frames.close()
+        while capture is not None and capture.is_alive():  # unblock it on a full queue
             with contextlib.suppress(queue.Empty):
                 display.get(timeout=0.05)
-        capture.join()
+        if capture is not None:
+            capture.join()
         infer.join()
     if writer is not None:
         writer.__exit__(None, None, None)
@@ -408,7 +433,16 @@ class ColabCamera:
     asks for camera permission once). A snapshot round trip takes tens of milliseconds, so
     ``fps`` is what the loop aims for, not a guarantee. Off Colab, or without a camera, it raises
     an InputError: use a video file as the source instead.
+
+    ``eval_js`` is read on the cell's own (main) thread: colabtools' ``_message`` (read at
+    googlecolab/colabtools 3c07d77) sends the request with an unlocked global message counter
+    and then polls the kernel's stdin zmq socket, discarding replies addressed to other ids, and
+    ``blocking_request`` says it is not thread safe. A worker thread calling it would race the
+    kernel's own stdin use (``input()``, widgets, another ``eval_js``), so :func:`run_live`
+    captures this source on the calling thread and keeps only inference in a worker.
     """
+
+    capture_on_main_thread = True
 
     def __init__(self, num_frames: int = 150, fps: float = 10.0, quality: float = 0.8) -> None:
         from utils.stream import SourceInfo

@@ -76,13 +76,13 @@ def train_age(data: str | Path, out: str | Path, *, backbone: str = "resnet50",
     from utils.age.finetune import finetune_last_stage, predict_photos
     from utils.age.head import predict_ages, train_regressor
     from utils.datasets.splits import write_split_csv
-    from utils.finetune.run import resolve_device
+    from utils.settings import resolve_device
 
     root, is_synthetic = resolve_faces(data, **(synthetic or {}))
     report = load_faces(root, progress=progress)
     if len(report.table) < 10:
         raise InputError(f"{root}: {len(report.table)} usable photos; at least 10 are needed")
-    device = resolve_device(device)
+    device = str(resolve_device(device))
     split = split_faces(report, val=val, test=test, seed=seed)
     net = build_backbone(backbone, weights, seed=seed, device=device)
     photos = {n: report.path(n) for n in report.table["file_name"]}

@@ -20,7 +20,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from utils.datamode import DataChoice, choose_data
+from utils.datamode import DataChoice, FetchReal, choose_data
 from utils.errors import InputError
 from utils.io import atomic_path
 from utils.paths import DATA_DIR, SYNTHETIC_DIR
@@ -203,15 +203,27 @@ def write_synthetic_alerts(path: str | Path, *, seed: int = 0,
     return path
 
 
-def synthetic_alerts_path(*, seed: int = 0, n_rows: int = KNOWN_SHAPE["rows"]) -> Path:
-    """The cached synthetic file for ``seed`` and ``n_rows``, written when missing."""
-    path = SYNTHETIC_DIR / "alerts" / f"alerts_v{GENERATOR_VERSION}_seed{seed}_rows{n_rows}.csv"
+def synthetic_alerts_path(*, seed: int = 0, n_rows: int = KNOWN_SHAPE["rows"],
+                          folder: Path | None = None) -> Path:
+    """The cached synthetic file for ``seed`` and ``n_rows`` in ``folder`` (default:
+    ``data/synthetic/alerts``), written when missing."""
+    folder = SYNTHETIC_DIR / "alerts" if folder is None else Path(folder)
+    path = folder / f"alerts_v{GENERATOR_VERSION}_seed{seed}_rows{n_rows}.csv"
     return path if path.exists() else write_synthetic_alerts(path, seed=seed, n_rows=n_rows)
 
 
-def alerts_data(mode: str = "auto", *, n_rows: int = KNOWN_SHAPE["rows"],
-                seed: int = 0) -> DataChoice:
-    """The lab-3 ``DATA`` switch: the real export at :data:`REAL_ALERTS_PATH` when present
-    (``auto``/``real``), else the cached synthetic stand-in."""
-    return choose_data(mode, REAL_ALERTS_PATH,
-                       lambda: synthetic_alerts_path(seed=seed, n_rows=n_rows))
+def alerts_data(mode: str = "auto", *, n_rows: int = KNOWN_SHAPE["rows"], seed: int = 0,
+                path: str | Path | None = None, data_dir: Path | None = None,
+                fetch_real: FetchReal | None = None) -> DataChoice:
+    """The lab-3 ``DATA`` switch (:func:`utils.datamode.choose_data`): the real export at
+    ``path`` (default ``DATA_DIR/alerts/alerts.csv``, ``data_dir`` being WORKDIR's ``data``
+    folder) when present, else the file ``fetch_real`` provides (on Colab: an upload), else the
+    cached synthetic stand-in."""
+    if path is not None:
+        real = Path(path).expanduser()
+    else:
+        real = REAL_ALERTS_PATH if data_dir is None else Path(data_dir) / "alerts" / "alerts.csv"
+    folder = None if data_dir is None else Path(data_dir) / "synthetic" / "alerts"
+    return choose_data(mode, real,
+                       lambda: synthetic_alerts_path(seed=seed, n_rows=n_rows, folder=folder),
+                       fetch_real)

@@ -21,8 +21,8 @@ def _positive(value: str) -> int:
 def _train(args: argparse.Namespace) -> int:
     from utils.anomaly.pipeline import train_ucsd
     from utils.anomaly.train import TrainConfig, save_checkpoint
-    from utils.bench.device import resolve_device
     from utils.io import check_target
+    from utils.settings import resolve_device
 
     check_target(args.out)  # before training, not after it
     if any(s % 4 for s in args.size):
@@ -40,7 +40,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     from utils.anomaly.pipeline import score_ucsd
-    from utils.bench.device import resolve_device
+    from utils.settings import resolve_device
 
     table = score_ucsd(args.root, args.checkpoint, args.out, subset=args.subset,
                        batch_size=args.batch_size, device=resolve_device(args.device))

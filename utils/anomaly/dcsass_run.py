@@ -20,7 +20,7 @@ from utils.anomaly.scoring import score_video
 from utils.anomaly.train import TrainConfig, TrainResult, train_predictor
 from utils.columns import require_columns
 from utils.errors import InputError
-from utils.finetune.head import _one_cpu_thread
+from utils.finetune.head import one_cpu_thread
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +60,7 @@ def dcsass_run(split: pd.DataFrame, paths: dict[str, Path], config: TrainConfig,
     for clip in tqdm(test.itertuples(), total=len(test), desc="scoring test clips",
                      disable=not progress):
         video = clip_frames(paths[clip.clip], config.size, frames, stride)
-        with _one_cpu_thread(torch.device(device).type):  # as in training
+        with one_cpu_thread(torch.device(device).type):  # as in training
             table = score_video(trained.model, video, clip.clip, device=device)
         rows.append({"clip": clip.clip, "source_video": clip.source_video,
                      "label": int(clip.label), "max_mse": float(table["mse"].max()),

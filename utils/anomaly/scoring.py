@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from utils.anomaly.model import NextFramePredictor, windows
 from utils.errors import InputError
-from utils.finetune.head import _one_cpu_thread
+from utils.finetune.head import one_cpu_thread
 from utils.io import atomic_path, make_folder
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def score_videos(model: NextFramePredictor, videos: dict[str, tuple[np.ndarray, 
         make_folder(out_dir)
     tables = []
     for name, (video, labels) in tqdm(videos.items(), desc="scoring", disable=not progress):
-        with _one_cpu_thread(torch.device(device).type):  # as training: see train_predictor
+        with one_cpu_thread(torch.device(device).type):  # as training: see train_predictor
             table = score_video(model, video, name, labels=labels, batch_size=batch_size,
                                 device=device)
         if out_dir is not None:

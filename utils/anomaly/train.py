@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from utils.anomaly.model import NextFramePredictor, windows
 from utils.bench.device import amp_active, autocast
 from utils.errors import InputError
-from utils.finetune.head import _one_cpu_thread
+from utils.finetune.head import one_cpu_thread
 from utils.io import atomic_path
 
 FORMAT = "actionlab-next-frame-v1"
@@ -50,7 +50,7 @@ def train_predictor(videos: list[np.ndarray], config: TrainConfig, *, device: to
     threads of a model this small mostly wait for each other."""
     if not videos:
         raise InputError("no training videos")
-    with _one_cpu_thread(torch.device(device).type):
+    with one_cpu_thread(torch.device(device).type):
         return _train(videos, config, torch.device(device), amp, progress)
 
 

@@ -1,4 +1,5 @@
-"""Which device a measurement runs on, and mixed precision only where it exists (CUDA)."""
+"""Mixed precision only where it exists (CUDA); the device itself comes from
+:func:`utils.settings.resolve_device`."""
 
 from __future__ import annotations
 
@@ -7,14 +8,9 @@ from typing import Any
 
 import torch
 
+from utils.settings import resolve_device  # the one device rule, re-exported for bench
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """The zoo's rule (``utils.models.resolve_device``: "auto" -> CUDA when available, CUDA
-    asked for without one -> InputError), imported only when called: the zoo pulls in
-    pytorchvideo and torchvision's model modules."""
-    from utils.models import resolve_device as zoo_device
-
-    return zoo_device(device)
+__all__ = ["amp_active", "autocast", "resolve_device", "synchronize"]
 
 
 def amp_active(device: torch.device, amp: bool) -> bool:

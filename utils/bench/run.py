@@ -48,16 +48,6 @@ def weights_label(weights: str | None) -> str:
     return str(weights)
 
 
-def choose_weights(mode: str, synthetic: bool) -> str | None:
-    """The ``weights`` argument of ``build_model`` for a notebook's ``WEIGHTS`` parameter:
-    "auto" = the official checkpoints on real data, random weights on synthetic data (a
-    checkpoint on generated clips measures nothing, and random weights cannot be mistaken for
-    a finding); "default", "none" or a checkpoint path as given."""
-    if mode == "auto":
-        return None if synthetic else "default"
-    return None if mode == "none" else mode
-
-
 def check_models(names: Sequence[str]) -> list[str]:
     """``names`` validated against the zoo (InputError lists the valid ones)."""
     from utils.models import list_models

@@ -10,10 +10,24 @@ from pathlib import Path
 def _release(args: argparse.Namespace) -> int:
     from utils.course.workflow import release
 
-    done = release(Path(args.out), args.labs, timeout=args.timeout)
+    done = release(Path(args.out), args.labs, timeout=args.timeout, repo_url=args.repo_url,
+                   ref=args.ref)
     print(f"{len(done.student)} student notebook(s) -> {done.out / 'student'}\n"
           f"instructor versions -> {done.out / 'instructor'}\n"
           f"nbgrader course directory (gradebook, config) -> {done.course}")
+    return 0
+
+
+def _setup_cells(args: argparse.Namespace) -> int:
+    from utils.course.setup_cell import regenerate, stale
+
+    if args.check:
+        bad = stale()
+        for name in bad:
+            print(f"stale setup cell: {name}")
+        return 1 if bad else 0
+    changed = regenerate()
+    print(f"{len(changed)} notebook(s) rewritten" + "".join(f"\n  {p}" for p in changed))
     return 0
 
 
@@ -51,7 +65,21 @@ def add_course(sub: argparse._SubParsersAction) -> None:
                          help="lab folders to release, e.g. lab3_thresholds (default: all)")
     release.add_argument("--out", required=True, help="output folder (its course/ is rebuilt)")
     release.add_argument("--timeout", **timeout)
+    release.add_argument("--repo-url", metavar="URL",
+                         help="git URL the released notebooks' Colab setup cell clones "
+                              "(default: REPO_URL of utils/course/setup_cell.py)")
+    release.add_argument("--ref", metavar="REF",
+                         help="branch, tag or commit of --repo-url to check out (default: HEAD)")
     release.set_defaults(func=_release)
+
+    cells = commands.add_parser(
+        "setup-cells", help="regenerate the Colab setup cell of every lab notebook",
+        description="Rewrites the Colab setup cell of every lab notebook (lab*/*.ipynb) from the "
+                    "template in utils/course/setup_cell.py, with its REPO_URL and REPO_REF; "
+                    "run it after adding a notebook or changing the template.")
+    cells.add_argument("--check", action="store_true",
+                       help="write nothing; list the stale notebooks and exit 1 if any")
+    cells.set_defaults(func=_setup_cells)
 
     grade = commands.add_parser(
         "grade", help="autograde submitted notebooks into a CSV",

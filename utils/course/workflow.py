@@ -118,10 +118,14 @@ def _check_timeout(timeout: int) -> None:
 
 
 def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800,
-            root: Path = REPO_ROOT) -> Release:
+            root: Path = REPO_ROOT, repo_url: str | None = None,
+            ref: str | None = None) -> Release:
     """Student and instructor versions of the selected labs' notebooks, through nbgrader's
     ``generate_assignment`` (solutions replaced by ``raise NotImplementedError()``, hidden tests
-    removed, test cells locked)."""
+    removed, test cells locked). Their Colab setup cell clones ``repo_url`` at ``ref`` (default:
+    the repository's own, :mod:`utils.course.setup_cell`)."""
+    from utils.course.setup_cell import write_cell
+
     _check_timeout(timeout)
     notebooks = select_notebooks(labs, root)
     if not notebooks:
@@ -135,6 +139,7 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
         target = course / "source" / nb.parent.name / nb.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(nb, target)
+        write_cell(target, repo_url, ref)
     (course / CONFIG_NAME).write_text(config_text(course, timeout))
     api = _api(course, timeout)
     student: list[Path] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from utils.errors import InputError
 
@@ -84,12 +85,20 @@ def _download(args: argparse.Namespace) -> int:
         root = download.download_dcsass(args.out or DCSASS_DIR)
         print(f"DCSASS is at {root}")
         return 0
-    if not args.annotations:
-        raise InputError("data download kinetics needs --annotations CSV "
-                         f"(from {download.ANNOTATIONS_URL})")
+    from utils.datasets.cvdf import ANNOTATIONS_NAME, VAL_CSV_URL, download_kinetics_cvdf
+
+    out = Path(args.out or KINETICS_SAMPLE_DIR)
+    if args.source == "cvdf":
+        cvdf = download_kinetics_cvdf(out, per_class=args.per_class, classes=args.classes,
+                                      parts=args.parts)
+        print(cvdf.to_text())
+        print(f"Kinetics sample (labels in {ANNOTATIONS_NAME}) is at {out}")
+        return 0
+    from utils.download import fetch
+
+    annotations = args.annotations or fetch(VAL_CSV_URL, out / ANNOTATIONS_NAME)
     report = download.download_kinetics_sample(
-        args.annotations, args.out or KINETICS_SAMPLE_DIR, per_class=args.per_class,
-        classes=args.classes, seed=args.seed)
+        annotations, out, per_class=args.per_class, classes=args.classes, seed=args.seed)
     print(report.to_text())
     return 0
 
@@ -163,12 +172,21 @@ def add_data_commands(data_sub: argparse._SubParsersAction) -> None:
     split.set_defaults(func=_split)
 
     download = data_sub.add_parser(
-        "download", help="download DCSASS (Kaggle) or a Kinetics sample (YouTube)",
-        description="Resumable; when the download cannot run, prints what to fetch by hand.")
+        "download", help="download DCSASS (Kaggle) or a Kinetics sample (CVDF or YouTube)",
+        description="Resumable; when the download cannot run, prints what to fetch by hand. "
+                    "With ACTIONLAB_MIRROR=http://host:port every https://HOST/PATH is fetched "
+                    "from $ACTIONLAB_MIRROR/HOST/PATH.")
     download.add_argument("dataset", choices=["dcsass", "kinetics"], help="which dataset")
     download.add_argument("--out", help="destination (default: data/dcsass or "
                                         "data/kinetics_sample)")
-    download.add_argument("--annotations", help="Kinetics: a DeepMind annotation CSV")
+    download.add_argument("--source", choices=["cvdf", "youtube"], default="cvdf",
+                          help="Kinetics: cvdf = stream a CVDF validation archive, labels from "
+                               "its val.csv (default); youtube = one download per clip")
+    download.add_argument("--parts", type=int, nargs="+", default=[0],
+                          help="Kinetics cvdf: validation archive parts to stream, in order, "
+                               "until every class is full (default: 0)")
+    download.add_argument("--annotations", help="Kinetics youtube: a DeepMind annotation CSV "
+                                                "(default: CVDF's val.csv, downloaded)")
     download.add_argument("--per-class", type=int, default=2,
                           help="Kinetics: clips per class (default: 2)")
     download.add_argument("--classes", nargs="+", help="Kinetics: only these class names")

@@ -1,29 +1,36 @@
 """Fetch the real data: a Kinetics-400 sample from YouTube, DCSASS from Kaggle.
 
-Nothing here runs at import or in the tests. Both downloads are resumable (clips already on
-disk are kept, every file is written under a temporary name and renamed) and, when they cannot
-run (no network, no Kaggle credentials), raise InputError saying what to fetch by hand and
-where to put it.
+Nothing here runs at import. Both downloads are resumable (clips already on disk are kept,
+every file is written under a temporary name and renamed) and, when they cannot run (no
+network), raise InputError saying what to fetch by hand and where to put it. Files come
+through ``utils.download`` (mirrors, resume, ACTIONLAB_MIRROR); the Kinetics sample without
+YouTube is ``utils.datasets.cvdf``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from utils.datasets.dcsass import COPY_NAME, DCSASS_DIR, KAGGLE_HANDLE, find_root
+from utils.datamode import FetchReal, fetch_into
+from utils.datasets.dcsass import COPY_NAME, DCSASS_DIR, KAGGLE_HANDLE, SECOND_COPY, find_root
 from utils.datasets.kinetics import KINETICS_SAMPLE_DIR, clip_filename, read_annotations
+from utils.download import fetch
 from utils.errors import InputError
 from utils.io import atomic_path
 
 ANNOTATIONS_URL = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics400.tar.gz"
 DCSASS_URL = f"https://www.kaggle.com/datasets/{KAGGLE_HANDLE}"
+# Kaggle's public download endpoint: the dataset's zip, no credentials needed for public data.
+DCSASS_ZIP_URL = f"https://www.kaggle.com/api/v1/datasets/download/{KAGGLE_HANDLE}"
 
 
 def _reachable(host: str, port: int = 443, timeout: float = 5.0) -> bool:
@@ -169,22 +176,36 @@ def download_kinetics_sample(
     return report
 
 
-def download_dcsass(out: str | Path = DCSASS_DIR) -> Path:
-    """Download and unzip DCSASS into ``out`` through kagglehub (needs Kaggle credentials);
-    returns the dataset root (``out/DCSASS Dataset``). Already present: nothing is fetched."""
+def download_dcsass(out: str | Path = DCSASS_DIR, *, progress: bool = True) -> Path:
+    """Download DCSASS without credentials (Kaggle's public dataset endpoint, through
+    ``utils.download``: resumable, ACTIONLAB_MIRROR applied) and unzip its first copy into
+    ``out``; returns the dataset root (``out/DCSASS Dataset``). Already present: nothing is
+    fetched. The zip is deleted once unpacked (the second copy inside it is never written)."""
     out = Path(out)
     if (out / COPY_NAME / "Labels").is_dir():
         return find_root(out).path
-    manual = (
-        f"By hand: sign in to Kaggle, download {DCSASS_URL} (Download button), "
-        f"and unzip it into {out}/ so that '{out / COPY_NAME / 'Labels' / 'Shoplifting.csv'}' "
-        "exists. Or put your API token in ~/.kaggle/kaggle.json (or KAGGLE_USERNAME and "
-        "KAGGLE_KEY) and run this again."
-    )
+    archive = fetch(DCSASS_ZIP_URL, out / "dcsass-dataset.zip", progress=progress)
     try:
-        import kagglehub
-
-        kagglehub.dataset_download(KAGGLE_HANDLE, output_dir=str(out))
-    except Exception as exc:  # network, credentials, quota: all end in the same manual steps
-        raise InputError(f"could not download DCSASS with kagglehub ({exc}). {manual}") from exc
+        with zipfile.ZipFile(archive) as zipped:
+            names = zipped.namelist()
+            prefix = next((p for p in (f"{COPY_NAME}/", f"{SECOND_COPY.as_posix()}/")
+                           if any(n.startswith(p) for n in names)), None)
+            if prefix is None:
+                raise InputError(f"{archive}: no '{COPY_NAME}/' folder in the zip; is it "
+                                 f"{DCSASS_URL}?")
+            members = [n for n in names if n.startswith(prefix)]
+            with tempfile.TemporaryDirectory(dir=out, prefix=".unzip-") as tmp:
+                for name in tqdm(members, desc="unzip DCSASS", disable=not progress):
+                    zipped.extract(name, tmp)
+                os.replace(Path(tmp) / prefix, out / COPY_NAME)
+    except zipfile.BadZipFile as exc:
+        archive.unlink()
+        raise InputError(f"{archive}: not a zip file ({exc}); deleted, run again to download "
+                         "it anew") from exc
+    archive.unlink()
     return find_root(out).path
+
+
+def dcsass_kaggle(*, progress: bool = True) -> FetchReal:
+    """The ``fetch_real`` of ``DATA="auto"`` for DCSASS: Kaggle's public zip, no credentials."""
+    return fetch_into(lambda folder: download_dcsass(folder, progress=progress))

@@ -20,9 +20,9 @@ from typing import Any
 from utils.columns import require_columns
 from utils.datasets.clips import probe_failures
 from utils.errors import InputError
-from utils.paths import DATA_DIR
+from utils.paths import DATA_DIR, SHIPPED_DATA_DIR
 
-CLASSNAMES_FILE = DATA_DIR / "kinetics400_classnames.txt"
+CLASSNAMES_FILE = SHIPPED_DATA_DIR / "kinetics400_classnames.txt"
 KINETICS_SAMPLE_DIR = DATA_DIR / "kinetics_sample"  # the clips, flat, in the course's naming
 ANNOTATION_COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
 _CLIP_NAME = re.compile(

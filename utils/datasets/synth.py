@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from utils.datamode import DataChoice, choose_data
+from utils.datamode import DataChoice, FetchReal, choose_data
 from utils.datasets.dcsass import (
     CATEGORIES,
     COPY_NAME,
@@ -334,15 +334,29 @@ def write_synthetic_dcsass(
 # ------------------------------------------------------------------------- the DATA switch
 
 
-def choose_dcsass(mode: str = "auto", **synthetic: Any) -> DataChoice:
-    """``data/dcsass`` when present (mode "auto"/"real"), else the synthetic stand-in written to
-    ``data/synthetic/dcsass`` with ``synthetic`` (keyword arguments of write_synthetic_dcsass)."""
-    return choose_data(mode, DCSASS_DIR, lambda: write_synthetic_dcsass(
-        SYNTHETIC_DIR / "dcsass", **synthetic))
+def choose_dcsass(mode: str = "auto", *, data_dir: Path | None = None,
+                  fetch_real: FetchReal | None = None, **synthetic: Any) -> DataChoice:
+    """``DATA_DIR/dcsass`` when present (mode "auto"/"real"), else a sample fetched by
+    ``fetch_real``, else the synthetic stand-in written to ``DATA_DIR/synthetic/dcsass`` with
+    ``synthetic`` (keyword arguments of write_synthetic_dcsass); ``data_dir`` is WORKDIR's
+    ``data`` folder (default: the one of ``$ACTIONLAB_WORKDIR``)."""
+    real, generated = _data_paths(data_dir, "dcsass", DCSASS_DIR)
+    return choose_data(mode, real, lambda: write_synthetic_dcsass(generated, **synthetic),
+                       fetch_real)
 
 
-def choose_kinetics_sample(mode: str = "auto", **synthetic: Any) -> DataChoice:
-    """``data/kinetics_sample`` when present, else a synthetic sample in
-    ``data/synthetic/kinetics_sample`` (keyword arguments of write_synthetic_kinetics)."""
-    return choose_data(mode, KINETICS_SAMPLE_DIR, lambda: write_synthetic_kinetics(
-        SYNTHETIC_DIR / "kinetics_sample", **synthetic))
+def choose_kinetics_sample(mode: str = "auto", *, data_dir: Path | None = None,
+                           fetch_real: FetchReal | None = None, **synthetic: Any) -> DataChoice:
+    """``DATA_DIR/kinetics_sample`` when present, else a sample fetched by ``fetch_real``, else
+    a synthetic sample in ``DATA_DIR/synthetic/kinetics_sample`` (keyword arguments of
+    write_synthetic_kinetics)."""
+    real, generated = _data_paths(data_dir, "kinetics_sample", KINETICS_SAMPLE_DIR)
+    return choose_data(mode, real, lambda: write_synthetic_kinetics(generated, **synthetic),
+                       fetch_real)
+
+
+def _data_paths(data_dir: Path | None, name: str, default: Path) -> tuple[Path, Path]:
+    """(real folder, synthetic folder) of dataset ``name`` under ``data_dir``."""
+    if data_dir is None:
+        return default, SYNTHETIC_DIR / name
+    return Path(data_dir) / name, Path(data_dir) / "synthetic" / name

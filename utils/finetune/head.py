@@ -86,7 +86,7 @@ def predict(head: torch.nn.Module, x: Any, *, device: str = "cpu") -> np.ndarray
 
 
 @contextmanager
-def _one_cpu_thread(device: str) -> Iterator[None]:
+def one_cpu_thread(device: str) -> Iterator[None]:
     import torch
 
     if device != "cpu":
@@ -139,7 +139,7 @@ def train_head(
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight, device=device))
     val_loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight))
     xv = torch.as_tensor(np.asarray(x_val, dtype=np.float32))
-    with torch.random.fork_rng(devices=[]), _one_cpu_thread(device):
+    with torch.random.fork_rng(devices=[]), one_cpu_thread(device):
         torch.manual_seed(seed)
         head = build_head(kind, xtr.shape[1]).to(device)
         opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)

@@ -61,11 +61,12 @@ def load_run(run_dir: str | Path, *, device: str = "auto") -> FinetunedRecognise
 
     from utils.finetune.cache import weights_hash
     from utils.finetune.e2e import last_stage
-    from utils.finetune.run import HEAD_FILE, STAGE_FILE, build_backbone, load_head, resolve_device
+    from utils.finetune.run import HEAD_FILE, STAGE_FILE, build_backbone, load_head
+    from utils.settings import resolve_device
 
     run = Path(run_dir)
     config, metrics = _read_run(run)
-    device = resolve_device(device)
+    device = str(resolve_device(device))
     backbone = build_backbone(config["backbone"], config["weights"], seed=config["seed"],
                               device=device)
     found = weights_hash(backbone)

@@ -39,6 +39,7 @@ import numpy as np
 from utils.errors import InputError
 from utils.finetune.cache import CACHE_DIR, extract_features, weights_hash
 from utils.io import save_figure, staged_run, write_json
+from utils.settings import resolve_device
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,20 +49,6 @@ if TYPE_CHECKING:
 
 HEAD_FILE = "head.safetensors"
 STAGE_FILE = "backbone_stage.safetensors"
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is refused."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} asked for but no CUDA GPU is available; use 'cpu' "
-                         "or 'auto'")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise InputError(f"device must be auto, cpu or cuda[:N], got {device!r}")
-    return device
 
 
 def build_backbone(name: str, weights: str | None, *, seed: int = 0,
@@ -82,25 +69,6 @@ def build_backbone(name: str, weights: str | None, *, seed: int = 0,
     for p in model.parameters():
         p.requires_grad_(False)
     return model
-
-
-def choose_weights(backbone: str, weights: str) -> tuple[str, str]:
-    """(weights for :func:`build_backbone`, why). ``auto``: the published checkpoint when it can
-    be had (cached, or downloaded, e.g. on Colab), else random weights, with the reason;
-    any other value is returned as is."""
-    from utils.models import get_weights
-    from utils.models.checkpoints import download
-
-    if weights != "auto":
-        return weights, f"weights={weights!r} as asked"
-    spec = get_weights(backbone)
-    if not spec.has_checkpoint:
-        return "none", f"{backbone} has no published checkpoint: random weights"
-    try:
-        download(spec, progress=False)
-    except InputError as exc:
-        return "none", f"RANDOM WEIGHTS: the checkpoint is not available ({exc})"
-    return "default", f"the published {backbone} checkpoint"
 
 
 def resolve_data(data: str | Path) -> tuple[Path, bool]:
@@ -247,7 +215,7 @@ def finetune(
 
     check_settings(lr=lr, weight_decay=weight_decay, seed=seed, epochs=epochs,
                    batch_size=batch_size, patience=patience, augment=augment, n_boot=n_boot)
-    device = resolve_device(device)
+    device = str(resolve_device(device))  # finetune's modules take the string form
     # written into a fresh folder that replaces ``out`` whole, and only once complete
     with staged_run(out) as (out, run_id):
         root, synthetic = resolve_data(data)

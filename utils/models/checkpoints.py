@@ -8,12 +8,16 @@ Formats (as published, never converted on disk):
 - ``pytorchvideo``: ``{"model_state": <state dict of the pytorchvideo hub model>, ...}``
   (``pytorchvideo.models.hub.utils`` loads ``checkpoint["model_state"]``).
 - ``torchvision``: the plain state dict of the torchvision model.
+- ``mmaction2``: ``{"state_dict": {"backbone.<mmaction2 ResNet keys>", "cls_head.fc_cls.*"}}``
+  (mmcv ``ConvModule``s: ``conv1.conv``/``conv1.bn`` for torchvision's ``conv1``/``bn1``,
+  ``downsample.conv``/``.bn`` for ``downsample.0``/``.1``, the TSM shift wrapping
+  ``conv1.conv`` as ``conv1.conv.net``); renamed here to the TSN/TSM module names.
 """
 
 from __future__ import annotations
 
-import hashlib
-import urllib.error
+import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,11 +25,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from utils.download import fetch
 from utils.errors import InputError, code_refusal, first_line
 from utils.models.base import VideoClassifier
 from utils.models.spec import ModelSpec
 
 _SHOWN_KEYS = 8
+_MMACTION2_NAMES = (  # (mmaction2 key pattern, TSN/TSM key), first match wins
+    (re.compile(r"^cls_head\.fc_cls\."), "new_fc."),
+    (re.compile(r"^backbone\.conv1\.conv\."), "base_model.conv1."),
+    (re.compile(r"^backbone\.conv1\.bn\."), "base_model.bn1."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.conv(\d)\.conv\."), r"base_model.\1.conv\2."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.conv(\d)\.bn\."), r"base_model.\1.bn\2."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.downsample\.conv\."), r"base_model.\1.downsample.0."),
+    (re.compile(r"^backbone\.(layer\d\.\d+)\.downsample\.bn\."), r"base_model.\1.downsample.1."),
+)
 
 
 def cache_path(spec: ModelSpec) -> Path:
@@ -36,49 +50,31 @@ def cache_path(spec: ModelSpec) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / spec.filename
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks (checkpoints are hundreds of MB)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_hash(path: Path, spec: ModelSpec) -> None:
-    """The file's SHA-256 must start with ``spec.sha256`` (full digest or published prefix)."""
-    if spec.sha256 is None:
-        return
-    actual = sha256_of(path)
-    if not actual.startswith(spec.sha256):
-        raise InputError(
-            f"{path}: SHA-256 {actual} does not match {spec.sha256} published for {spec.name} "
-            f"({spec.url}); the file is corrupt or another checkpoint: delete it and retry"
-        )
-
-
 def download(spec: ModelSpec, *, progress: bool = True) -> Path:
-    """The cached checkpoint of ``spec``, downloaded on first use; the hash (when published) is
-    checked on every use, so a truncated or swapped file in the cache is caught too."""
-    path = cache_path(spec)
-    if not path.exists():
-        assert spec.url is not None  # a spec with a filename has a url
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # Writes to a temporary file and renames it when complete.
-            torch.hub.download_url_to_file(
-                spec.url, str(path), hash_prefix=spec.sha256, progress=progress
-            )
-        except RuntimeError as exc:  # torch.hub's hash check of the downloaded bytes
-            raise InputError(f"{spec.url}: {exc}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise InputError(
-                f"cannot download the {spec.name} checkpoint ({exc}). Fetch {spec.url} on a "
-                f"machine with internet and put the file, unchanged, at {path} "
-                f"(or pass weights=<path to the file>)"
-            ) from exc
-    check_hash(path, spec)
-    return path
+    """The cached checkpoint of ``spec``, downloaded on first use from its URLs in order
+    (``utils.download.fetch``: resumable, hash-checked, ACTIONLAB_MIRROR applied). The hash,
+    when published, is checked on every use, so a truncated or swapped cached file is caught."""
+    return fetch(spec.urls, cache_path(spec), sha256=spec.sha256, progress=progress)
+
+
+def download_or_fallback(spec: ModelSpec, *, progress: bool = True) -> tuple[Path, ModelSpec]:
+    """(file, the spec it belongs to): ``spec``'s checkpoint, else its ``fallback``'s (another
+    published checkpoint of the same network), with a warning naming both and their numbers."""
+    try:
+        return download(spec, progress=progress), spec
+    except InputError as exc:
+        if spec.fallback is None:
+            raise
+        first = exc
+    fallback = spec.fallback
+    try:
+        path = download(fallback, progress=progress)
+    except InputError as second:
+        raise InputError(f"{first}; and the fallback {fallback.name}: {second}") from None
+    warnings.warn(f"{spec.name}: {first}; loaded {fallback.name} instead (published top-1 "
+                  f"{fallback.metrics['top1']} % at {fallback.metrics['protocol']}, not "
+                  f"{spec.metrics['top1']} %)", stacklevel=2)
+    return path, fallback
 
 
 def _numpy_data_types() -> list[Any]:
@@ -115,8 +111,11 @@ def _entry(obj: Any, key: str, path: Path, fmt: str) -> Mapping[str, torch.Tenso
 
 def official_state_dict(obj: Any, fmt: str, path: Path) -> Mapping[str, torch.Tensor]:
     """The state dict inside a loaded checkpoint of format ``fmt``, keys as the model names them."""
-    if fmt == "tsm":
+    if fmt in ("tsm", "mmaction2"):
         state = _entry(obj, "state_dict", path, fmt)
+        if any(k.startswith("backbone.") for k in state):  # mmaction2's, also as weights=PATH
+            return {_mmaction2_name(k): v for k, v in state.items()
+                    if not k.startswith("data_preprocessor.")}  # mean/std, when saved
         return {k.split(".", 1)[1] if k.startswith("module.") else k: v for k, v in state.items()}
     if fmt == "pytorchvideo":
         return _entry(obj, "model_state", path, fmt)
@@ -127,15 +126,23 @@ def official_state_dict(obj: Any, fmt: str, path: Path) -> Mapping[str, torch.Te
     raise InputError(f"unknown checkpoint format {fmt!r}")
 
 
+def _mmaction2_name(key: str) -> str:
+    for pattern, name in _MMACTION2_NAMES:
+        if pattern.match(key):
+            return pattern.sub(name, key, count=1)
+    return key  # left as is: reported as unexpected by load_into
+
+
 def _listed(keys: list[str]) -> str:
     more = f" (+{len(keys) - _SHOWN_KEYS} more)" if len(keys) > _SHOWN_KEYS else ""
     return ", ".join(keys[:_SHOWN_KEYS]) + more if keys else "none"
 
 
-def load_into(model: VideoClassifier, path: Path) -> None:
-    """Load the official file at ``path`` into ``model``; any key mismatch is an InputError
-    listing the missing and the unexpected keys (usually: the file of another model)."""
-    spec = model.spec
+def load_into(model: VideoClassifier, path: Path, spec: ModelSpec | None = None) -> None:
+    """Load the official file at ``path`` (of ``spec``, by default the model's own) into
+    ``model``; any key mismatch is an InputError listing the missing and the unexpected keys
+    (usually: the file of another model)."""
+    spec = spec or model.spec
     if spec.format is None:
         raise InputError(f"{spec.name} has no checkpoint format (random weights only)")
     state = official_state_dict(read_checkpoint(path), spec.format, path)

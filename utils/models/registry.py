@@ -15,8 +15,9 @@ from utils.models import slowfast_x3d as pv
 from utils.models import tiny, tsm
 from utils.models import torchvision_video as tv
 from utils.models.base import VideoClassifier
-from utils.models.checkpoints import download, load_into
+from utils.models.checkpoints import download_or_fallback, load_into
 from utils.models.spec import ModelSpec
+from utils.settings import resolve_device
 
 _ZOO: dict[str, tuple[ModelSpec, Callable[[], VideoClassifier]]] = {
     "tsn_r50": (tsm.TSN_R50, tsm.tsn_r50),
@@ -47,20 +48,6 @@ def get_weights(name: str) -> ModelSpec:
         raise InputError(f"unknown model {name!r}; valid: {', '.join(_ZOO)}") from None
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` is CUDA when available, else the CPU; asking for CUDA on a machine without it
-    is an InputError (not a crash halfway through a notebook)."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(f"device={device!r}: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device={device!r} but CUDA is not available: use 'auto' or 'cpu'")
-    return resolved
-
-
 def build_model(
     name: str,
     weights: str | Path | None = "default",
@@ -81,10 +68,10 @@ def build_model(
         if weights == "default":
             if not spec.has_checkpoint:
                 raise InputError(f"{name} has no published checkpoint: use weights=None")
-            path = download(spec, progress=progress)
+            path, spec = download_or_fallback(spec, progress=progress)
         else:
             path = Path(weights).expanduser()
-        load_into(model, path)
+        load_into(model, path, spec)
     return model.to(resolve_device(device)).eval()
 
 

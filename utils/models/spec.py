@@ -12,7 +12,7 @@ from typing import Literal
 
 from utils.video.presets import Preset
 
-CheckpointFormat = Literal["tsm", "pytorchvideo", "torchvision"]
+CheckpointFormat = Literal["tsm", "pytorchvideo", "torchvision", "mmaction2"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class ModelSpec:
     torchvision convention ``name-<prefix>.pth``); None when no hash is published.
     ``gflops``: per view, multiply-accumulates (the convention the zoos publish).
     ``url``/``filename``/``format`` are None only for models without a checkpoint (``tiny3d``).
+    ``mirrors``: further URLs of the same file, tried in order after ``url``.
+    ``fallback``: another published checkpoint of the same network (its own file, format and
+    numbers), loaded when no URL of this one answers.
     """
 
     name: str
@@ -40,7 +43,13 @@ class ModelSpec:
     embed_dim: int
     source: str
     licence: str
+    mirrors: tuple[str, ...] = ()
+    fallback: ModelSpec | None = field(default=None, hash=False)
 
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every address of the checkpoint, in the order they are tried."""
+        return () if self.url is None else (self.url, *self.mirrors)
     @property
     def has_checkpoint(self) -> bool:
         """False for models that only exist with random weights (``tiny3d``)."""

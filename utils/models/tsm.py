@@ -23,7 +23,12 @@ from utils.models.kinetics import sorted_kinetics
 from utils.models.spec import ModelSpec
 from utils.video.presets import get_preset
 
-_TSM_ROOT = "https://hanlab18.mit.edu/projects/tsm/models/"
+# The hosts the upstream README has linked, newest first (its git history: hanlab.mit.edu
+# until 2020-05, file.lzhu.me until 2021-08, hanlab.mit.edu until 2023-10, hanlab18.mit.edu
+# since); the same path on each. No hash is published.
+_TSM_ROOTS = tuple(f"https://{host}/projects/tsm/models/"
+                   for host in ("hanlab18.mit.edu", "hanlab.mit.edu", "file.lzhu.me"))
+_MMACTION2_ROOT = "https://download.openmmlab.com/mmaction/v1.0/recognition/"
 _SOURCE = "mit-han-lab/temporal-shift-module (README, Kinetics-400 uniform sampling table)"
 _LICENCE = "MIT (mit-han-lab/temporal-shift-module)"
 _PROTOCOL = "1 clip x 1 centre crop (8 frames, 224)"
@@ -94,10 +99,12 @@ class TSN(VideoClassifier):
         return self.new_fc(self.frame_features(x)).mean(dim=1)
 
 
-def _spec(name: str, filename: str, top1: float, top1_10crop: float, source_note: str) -> ModelSpec:
+def _spec(name: str, filename: str, top1: float, top1_10crop: float, source_note: str,
+          fallback: ModelSpec) -> ModelSpec:
     return ModelSpec(
         name=name,
-        url=_TSM_ROOT + filename,
+        url=_TSM_ROOTS[0] + filename,
+        mirrors=tuple(root + filename for root in _TSM_ROOTS[1:]),
         filename=filename,
         format="tsm",
         sha256=None,
@@ -116,6 +123,32 @@ def _spec(name: str, filename: str, top1: float, top1_10crop: float, source_note
         embed_dim=2048,
         source=_SOURCE,
         licence=_LICENCE,
+        fallback=fallback,
+    )
+
+
+def _mmaction2(name: str, config: str, stamp: str, top1: float, top5: float,
+               protocol: str) -> ModelSpec:
+    """mmaction2's checkpoint of the same network (configs/recognition/tsn|tsm/README.md, model
+    zoo of mmaction2 1.x): ``{"state_dict": {"backbone.<mmaction2 ResNet keys>",
+    "cls_head.fc_cls.*"}}``, converted on load; the hash prefix is in the file name."""
+    family = name.split("_")[0]
+    filename = f"{config}_{stamp}.pth"
+    return ModelSpec(
+        name=name,
+        url=f"{_MMACTION2_ROOT}{family}/{config}/{filename}",
+        filename=filename,
+        format="mmaction2",
+        sha256=stamp.rsplit("-", 1)[1],
+        preset=get_preset(name.removesuffix("_mmaction2")),
+        categories=sorted_kinetics(),  # tools/data/kinetics/label_map_k400.txt: the same order
+        metrics={"top1": top1, "top5": top5, "protocol": protocol,
+                 "note": "trained and tested with 8 segments"},
+        params_m=24.33,
+        gflops=33.0,
+        embed_dim=2048,
+        source=f"open-mmlab/mmaction2 (configs/recognition/{family}/README.md, Kinetics-400)",
+        licence="Apache-2.0 (open-mmlab/mmaction2)",
     )
 
 
@@ -125,6 +158,8 @@ TSN_R50 = _spec(
     68.8,
     69.9,
     "trained with 5 segments, tested with 8",
+    _mmaction2("tsn_r50_mmaction2", "tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb",
+               "20220906-2692d16c", 74.12, 91.34, "25 clips x 10 crops"),
 )
 TSM_R50 = _spec(
     "tsm_r50",
@@ -132,6 +167,8 @@ TSM_R50 = _spec(
     71.2,
     72.8,
     "shift_div 8, blockres, 8 segments",
+    _mmaction2("tsm_r50_mmaction2", "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb",
+               "20220831-64d69186", 73.18, 90.56, "8 clips x 10 crops"),
 )
 
 
