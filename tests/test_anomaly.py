@@ -139,13 +139,39 @@ def test_the_predictor_refuses_a_shape_it_cannot_pool() -> None:
         NextFramePredictor(4, 4)(torch.zeros(1, 4, 30, 32))
 
 
+def _run_method(ucsd: Path, folder: Path, seed: int) -> dict:
+    """The method as the lab runs it: train on normal videos, score, evaluate (fixed seeds)."""
+    trained = train_ucsd(ucsd, TrainConfig(epochs=16, size=SIZE, width=8, seed=seed),
+                         progress=False)
+    table = score_ucsd(ucsd, trained, folder, progress=False)
+    return evaluate_table(table, n_boot=200, n_estimators=100)
+
+
+def _assert_both_well_above_chance_and_close(result: dict) -> None:
+    """Measured on 20 generated datasets (the report of issue 19): the forest is at least as
+    high as the regularity score on 15 of them, on average 0.014 higher, and at worst 0.021
+    below, so it is asserted within 0.03, not above, on any one dataset."""
+    single, forest = result["auc_regularity"], result["auc_forest"]
+    assert single["estimate"] > 0.85 and forest["estimate"] > 0.85, (single, forest)
+    assert single["low"] > 0.5 and forest["low"] > 0.5, (single, forest)  # by-video interval
+    assert forest["estimate"] > single["estimate"] - 0.03, (forest, single)
+
+
+def _assert_aucs_recompute(folder: Path, result: dict) -> pd.DataFrame:
+    table = read_tables(folder)
+    again = table.groupby("video")["psnr"].transform(lambda p: (p - p.min()) / (p.max() - p.min()))
+    np.testing.assert_allclose(table["regularity"], again)
+    assert roc_auc_score(table["label"], 1 - table["regularity"]) == pytest.approx(
+        result["auc_regularity"]["estimate"])
+    assert roc_auc_score(table["label"], result["forest_scores"]) == pytest.approx(
+        result["auc_forest"]["estimate"])
+    return table
+
+
 @pytest.fixture(scope="module")
 def scored(ucsd: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """The method as the lab runs it: train on normal videos, score, evaluate (fixed seeds)."""
-    trained = train_ucsd(ucsd, TrainConfig(epochs=16, size=SIZE, width=8), progress=False)
     folder = tmp_path_factory.mktemp("scores")
-    table = score_ucsd(ucsd, trained, folder, progress=False)
-    return folder, evaluate_table(table, n_boot=200, n_estimators=100)
+    return folder, _run_method(ucsd, folder, seed=0)
 
 
 def test_the_regularity_score_finds_the_planted_anomalies(scored: tuple[Path, dict]) -> None:
@@ -156,37 +182,45 @@ def test_the_regularity_score_finds_the_planted_anomalies(scored: tuple[Path, di
 
 
 def test_the_forest_on_the_metrics_matches_the_single_score(scored: tuple[Path, dict]) -> None:
-    """Measured with these seeds: the forest is well above chance and within a few hundredths
-    of the regularity score, not above it (the labels add little to the single score here)."""
+    """Seed 0: forest 0.916 against 0.937 (one of the datasets where it is below)."""
     _, result = scored
-    forest, single = result["auc_forest"]["estimate"], result["auc_regularity"]["estimate"]
-    assert forest > 0.85, result["auc_forest"]
-    assert forest > single - 0.03, (forest, single)
+    _assert_both_well_above_chance_and_close(result)
     metrics = ("mse", "p50", "p90", "p99", "err_std", "psnr")
     assert result["folds"] == 4 and {r["feature"] for r in result["importances"]} == {
-        f"{m}_video{s}" for m in metrics for s in ("", "_mean5")}
+        f"{m}_{n}{s}" for m in metrics for n in ("video", "z") for s in ("", "_mean5")}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_forest_and_score_on_two_more_generated_datasets(
+        seed: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Seeds 1 and 2 (data and training): measured 0.977 against 0.963 and 0.974 against
+    0.986."""
+    ucsd = write_synthetic_ucsd(tmp_path_factory.mktemp(f"ucsd{seed}"), seed=seed,
+                                train_videos=3, test_videos=6, frames=40, height=SIZE[0],
+                                width=SIZE[1], progress=False)
+    folder = tmp_path_factory.mktemp(f"scores{seed}")
+    result = _run_method(ucsd, folder, seed=seed)
+    _assert_both_well_above_chance_and_close(result)
+    _assert_aucs_recompute(folder, result)
 
 
 def test_the_saved_tables_recompute_with_scikit_learn(scored: tuple[Path, dict]) -> None:
     folder, result = scored
     files = sorted(folder.glob("*.parquet"))
     assert [f.stem for f in files] == [f"Test{i:03d}" for i in range(1, 7)]
-    table = read_tables(folder)
+    table = _assert_aucs_recompute(folder, result)
     assert len(table) == 6 * (40 - 4) and table["frame"].min() == 5
     np.testing.assert_allclose(table["psnr"], 10 * np.log10(1 / table["mse"]))
-    again = table.groupby("video")["psnr"].transform(lambda p: (p - p.min()) / (p.max() - p.min()))
-    np.testing.assert_allclose(table["regularity"], again)
-    assert roc_auc_score(table["label"], 1 - table["regularity"]) == pytest.approx(
-        result["auc_regularity"]["estimate"])
-    assert roc_auc_score(table["label"], result["forest_scores"]) == pytest.approx(
-        result["auc_forest"]["estimate"])
     features = per_video_features(table)
-    assert features.min().min() == 0.0 and features.max().max() == 1.0
+    minmax = features.filter(like="_video")
+    assert minmax.min().min() == 0.0 and minmax.max().max() == 1.0
     one = table[table["video"] == "Test002"]
     mse = (one["mse"] - one["mse"].min()) / (one["mse"].max() - one["mse"].min())
     np.testing.assert_allclose(features.loc[one.index, "mse_video"], mse)
     np.testing.assert_allclose(features.loc[one.index[10], "mse_video_mean5"],
                                mse.iloc[8:13].mean())
+    np.testing.assert_allclose(features.loc[one.index, "psnr_z"],
+                               (one["psnr"] - one["psnr"].mean()) / np.std(one["psnr"]))
 
 
 @pytest.fixture
