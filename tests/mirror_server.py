@@ -20,6 +20,8 @@ each writes only what is missing, so a session builds every file once):
   ``www.kaggle.com/api/v1/datasets/download/mateohervas/dcsass-dataset`` (both copies inside).
 - :func:`write_checkpoint`: the checkpoint of a zoo model in its official key layout at its
   first URL (seeded random weights; the inverse of ``checkpoints.official_state_dict``).
+- :func:`write_ucsd_archive` and :func:`write_utkface_archive`: the UCSD anomaly archive and the
+  UTKFace archive of the bonus notebooks 2.4 and 2.5, tiny, in their real layouts.
 """
 
 from __future__ import annotations
@@ -72,8 +74,7 @@ class MirrorServer:
 
     def local(self, url: str) -> Path:
         """Where the mirror holds the file of the official ``url``."""
-        parts = urlsplit(url)
-        return self.root / parts.netloc / parts.path.lstrip("/")
+        return _official_path(self.root, url)
 
 
 def _handler(server: MirrorServer) -> type[http.server.BaseHTTPRequestHandler]:
@@ -245,8 +246,7 @@ def write_checkpoint(root: Path, name: str, *, url_index: int = 0, seed: int = 0
     from utils.models import build_model, get_weights
 
     spec = get_weights(name)
-    parts = urlsplit(spec.urls[url_index])
-    target = root / parts.netloc / parts.path.lstrip("/")
+    target = _official_path(root, spec.urls[url_index])
     if not target.is_file():
         torch.manual_seed(seed)
         model = build_model(name, weights=None)
@@ -254,4 +254,55 @@ def write_checkpoint(root: Path, name: str, *, url_index: int = 0, seed: int = 0
         assert spec.format is not None
         target.parent.mkdir(parents=True, exist_ok=True)
         torch.save(official_layout(state, spec.format), target)
+    return target
+
+
+def _official_path(root: Path, url: str) -> Path:
+    parts = urlsplit(url)
+    return root / parts.netloc / parts.path.lstrip("/")
+
+
+def write_ucsd_archive(root: Path, *, seed: int = 0) -> Path:
+    """UCSD's ``UCSD_Anomaly_Dataset.tar.gz`` at its official URL's path, in the archive's layout
+    (``UCSD_Anomaly_Dataset.v1p2/UCSDped2/{Train,Test}``: tif frames, bmp masks, the ``.m``
+    file), holding a tiny generated Ped2 (1 train and 1 test video of 12 frames, 32x32);
+    returns the archive."""
+    from utils.anomaly.download import UCSD_URL
+    from utils.anomaly.synth import SUBSET, write_synthetic_ucsd
+    from utils.anomaly.ucsd import ARCHIVE_FOLDER
+
+    target = _official_path(root, UCSD_URL)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            source = write_synthetic_ucsd(Path(tmp), seed=seed, train_videos=1, test_videos=1,
+                                          frames=12, height=32, width=32, progress=False)
+            with tarfile.open(target, "w:gz") as tar:
+                tar.add(source / SUBSET, arcname=f"{ARCHIVE_FOLDER}/{SUBSET}")
+    return target
+
+
+# UTKFace names: two well-formed, one with the race missing (the real archive has such names).
+UTKFACE_NAMES = ("26_0_1_20170116174525125.jpg.chip.jpg", "3_1_2_20161219140623097.jpg.chip.jpg",
+                 "39_1_20170116174525125.jpg.chip.jpg")
+
+
+def write_utkface_archive(root: Path) -> Path:
+    """The Hugging Face copy of ``UTKFace.tar.gz`` at its official URL's path, in its layout (one
+    ``UTKFace/`` folder of ``*.jpg.chip.jpg``), holding the 40x40 photos of ``UTKFACE_NAMES``;
+    returns the archive (its SHA-256 is not the published one: pass its own)."""
+    from PIL import Image
+
+    from utils.age.utkface import UTKFACE_URL
+
+    target = _official_path(root, UTKFACE_URL)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "UTKFace"
+            folder.mkdir()
+            for name in UTKFACE_NAMES:
+                Image.new("RGB", (40, 40), (120, 80, 60)).save(folder / name)
+            with tarfile.open(target, "w:gz") as tar:
+                tar.add(folder, arcname="UTKFace")
     return target

@@ -4,9 +4,8 @@ learnt (test MAE clearly under the median baseline), and every saved number reco
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from mirror_server import UTKFACE_NAMES, MirrorServer, write_utkface_archive
 from sklearn.metrics import mean_absolute_error
 
 from utils.age.backbone import build_backbone
@@ -24,8 +24,14 @@ from utils.age.finetune import finetune_last_stage
 from utils.age.head import predict_ages, train_regressor
 from utils.age.risk import choose_rule, id_rule_table
 from utils.age.run import evaluate_run
-from utils.age.synth import write_synthetic_faces
-from utils.age.utkface import convert_utkface, download_utkface, utkface_age
+from utils.age.synth import choose_faces, write_synthetic_faces
+from utils.age.utkface import (
+    UTKFACE_URL,
+    convert_utkface,
+    download_utkface,
+    utkface_age,
+    utkface_faces,
+)
 from utils.cli import main
 from utils.datasets.splits import read_split_csv
 from utils.errors import InputError
@@ -193,52 +199,52 @@ def test_loader_lists_every_bad_row_and_photo(faces: Path, tmp_path: Path) -> No
         load_faces(root, progress=False)
 
 
-def _utkface_tree(folder: Path) -> Path:
-    from PIL import Image
-
-    folder.mkdir(parents=True)
-    names = ["26_0_1_20170116174525125.jpg.chip.jpg", "3_1_2_20161219140623097.jpg.chip.jpg",
-             "39_1_20170116174525125.jpg.chip.jpg"]  # the last: race missing (as in UTKFace)
-    for name in names:
-        Image.new("RGB", (40, 40), (120, 80, 60)).save(folder / name)
-    return folder
-
-
-def test_utkface_conversion_and_download(tmp_path: Path) -> None:
-    import hashlib
-    import http.server
-    import threading
-    from functools import partial
-
+def test_utkface_conversion_and_download(mirror: MirrorServer, tmp_path: Path) -> None:
     assert utkface_age("26_0_1_20170116174525125.jpg.chip.jpg") == 26
     with pytest.raises(InputError, match="not \\[age\\]_"):
         utkface_age("39_1_20170116174525125.jpg.chip.jpg")
-    served = tmp_path / "served"
-    served.mkdir()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(_utkface_tree(tmp_path / "src" / "UTKFace"), arcname="UTKFace")
-    (served / "UTKFace.tar.gz").write_bytes(buffer.getvalue())
-    sha = hashlib.sha256(buffer.getvalue()).hexdigest()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/UTKFace.tar.gz"
-    try:
-        with pytest.raises(InputError, match=r"SHA256|hash"):
-            download_utkface(tmp_path / "bad", url=url, sha256="0" * 64)
-        extracted = download_utkface(tmp_path / "dl", url=url, sha256=sha)
-    finally:
-        server.shutdown()
-    assert sorted(p.name for p in extracted.iterdir())[0] == "26_0_1_20170116174525125.jpg.chip.jpg"
+    archive = write_utkface_archive(mirror.root)
+    assert archive == mirror.local(UTKFACE_URL)  # huggingface.co/datasets/py97/...
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    with pytest.raises(InputError, match=f"SHA-256 {sha} does not match {'0' * 64}"):
+        download_utkface(tmp_path / "bad", sha256="0" * 64, progress=False)
+    assert not list((tmp_path / "bad").iterdir())  # neither the file nor its part is kept
+    path = "/" + archive.relative_to(mirror.root).as_posix()
+    mirror.log.clear()
+    mirror.cut[path] = archive.stat().st_size // 2
+    extracted = download_utkface(tmp_path / "dl", sha256=sha, progress=False)
+    assert [(s.range, s.status) for s in mirror.log] == [
+        (None, 200), (f"bytes={archive.stat().st_size // 2}-", 206)]
+    assert sorted(p.name for p in extracted.iterdir()) == sorted(UTKFACE_NAMES)
     conversion = convert_utkface(extracted, tmp_path / "faces")
-    assert conversion.converted == 2 and list(conversion.skipped) == [
-        "39_1_20170116174525125.jpg.chip.jpg"]
+    assert conversion.converted == 2 and list(conversion.skipped) == [UTKFACE_NAMES[2]]
     report = load_faces(tmp_path / "faces", decode=True, progress=False)
     assert dict(zip(report.table["file_name"], report.table["real_age"], strict=True)) == {
-        "26_0_1_20170116174525125.jpg.chip.jpg": 26, "3_1_2_20161219140623097.jpg.chip.jpg": 3}
+        UTKFACE_NAMES[0]: 26, UTKFACE_NAMES[1]: 3}
     assert json.loads((tmp_path / "faces" / "CONVERTED_FROM_UTKFACE.json").read_text())[
         "converted"] == 2
+
+
+def test_data_auto_fetches_and_converts_utkface_into_workdir(mirror: MirrorServer,
+                                                             tmp_path: Path) -> None:
+    archive = write_utkface_archive(mirror.root)
+    path = "/" + archive.relative_to(mirror.root).as_posix()
+    fetch_real = utkface_faces(sha256=hashlib.sha256(archive.read_bytes()).hexdigest(),
+                               progress=False)
+    tiny = {"persons": 12, "photos_per_person": 1, "size": 32}
+    mirror.fail[path] = [404]
+    offline = choose_faces("auto", data_dir=tmp_path, fetch_real=fetch_real, **tiny)
+    assert offline.synthetic and offline.path == tmp_path / "synthetic" / "faces"
+    assert "UTKFace.tar.gz" in offline.why and "HTTP 404" in offline.why
+    assert not (tmp_path / "faces").exists()
+    real = choose_faces("auto", data_dir=tmp_path, fetch_real=fetch_real)
+    assert not real.synthetic and real.path == tmp_path / "faces"
+    assert real.why.startswith("fetched into WORKDIR")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faces", "synthetic"]  # one copy
+    assert load_faces(real.path, progress=False).table["real_age"].tolist() == [26, 3]
+    mirror.log.clear()
+    again = choose_faces("auto", data_dir=tmp_path, fetch_real=fetch_real)
+    assert again.why == "found in WORKDIR" and mirror.log == []
 
 
 def test_photos_are_read_one_batch_at_a_time(faces: Path, monkeypatch: pytest.MonkeyPatch) -> None:

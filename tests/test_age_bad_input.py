@@ -62,7 +62,7 @@ ROWS: list[tuple[str, Args, str]] = [
     ("train: no GPU", lambda d: [*TRAIN, "--device", "cuda", "--data",
                                  str(_faces(d, [f"{i}.jpg,{10 + i}" for i in range(12)])),
                                  "--out", str(d / "r")],
-     "CUDA is not available"),
+     "device='cuda' but CUDA is not available"),
     ("evaluate: not a run", lambda d: ["age", "evaluate", str(d)],
      "cannot read the run's predictions"),
     ("evaluate: target of 150 %", lambda d: ["age", "evaluate", str(_run(d, [10, 30])),

@@ -288,3 +288,14 @@ def test_validate_cli_prints_the_same_report_on_dask(bucket_rows: int, datasets:
         outputs.append(json.loads(capsys.readouterr().out))
     assert outputs[0] == outputs[1]
     assert outputs[1]["issues"]["duplicate_rows"]["count"] == 1
+
+
+def test_a_dataset_url_without_fsspec_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsspec comes with the scale extra only (lab 3's Colab cell does not install it)."""
+    from utils.alerts.dataset import open_dataset
+    from utils.errors import InputError
+
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)  # as if not installed
+    with pytest.raises(InputError, match=r"memory://alerts: a dataset URL needs fsspec \(pip "
+                                         r"install 'actionlab\[scale\]'\)"):
+        open_dataset("memory://alerts")

@@ -4,28 +4,25 @@ anomalies (fixed seeds)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
 import tarfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from mirror_server import MirrorServer, Served, write_ucsd_archive
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
-from utils.anomaly.download import download_ucsd
+from utils.anomaly.download import download_ucsd, ucsd_archive
 from utils.anomaly.evaluate import evaluate_table, per_video_features
 from utils.anomaly.model import NextFramePredictor, windows
 from utils.anomaly.pipeline import score_ucsd, train_ucsd
 from utils.anomaly.scoring import frame_metrics, psnr, read_tables, regularity
-from utils.anomaly.synth import write_synthetic_ucsd
+from utils.anomaly.synth import choose_ucsd, write_synthetic_ucsd
 from utils.anomaly.train import TrainConfig, load_checkpoint, save_checkpoint, train_predictor
 from utils.anomaly.ucsd import ARCHIVE_FOLDER, find_subset, frame_labels, load_ucsd, parse_gt_text
 from utils.cli import main
@@ -223,39 +220,50 @@ def test_the_saved_tables_recompute_with_scikit_learn(scored: tuple[Path, dict])
                                (one["psnr"] - one["psnr"].mean()) / np.std(one["psnr"]))
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A UCSD-layout tar.gz served on 127.0.0.1, as the real archive is laid out."""
-    source = write_synthetic_ucsd(tmp_path / "src" / ARCHIVE_FOLDER, train_videos=1,
-                                  test_videos=1, frames=12, height=32, width=32, progress=False)
-    site = tmp_path / "site"
-    site.mkdir()
-    with tarfile.open(site / "UCSD_Anomaly_Dataset.tar.gz", "w:gz") as tar:
-        tar.add(source / "UCSDped2", arcname=f"{ARCHIVE_FOLDER}/UCSDped2")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/UCSD_Anomaly_Dataset.tar.gz", tmp_path
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_download_unpacks_the_archive_and_reuses_it(served: tuple[str, Path]) -> None:
-    url, tmp_path = served
-    root = download_ucsd(tmp_path / "data", url=url, progress=False)
+def test_download_goes_through_the_mirror_resumes_and_unpacks(mirror: MirrorServer,
+                                                              tmp_path: Path) -> None:
+    archive = write_ucsd_archive(mirror.root)
+    path = "/" + str(archive.relative_to(mirror.root))
+    assert path == "/www.svcl.ucsd.edu/projects/anomaly/UCSD_Anomaly_Dataset.tar.gz"
+    size = archive.stat().st_size
+    mirror.cut[path] = size // 2
+    root = download_ucsd(tmp_path / "data", progress=False)
+    assert mirror.log == [Served(path, None, 200, size // 2),
+                          Served(path, f"bytes={size // 2}-", 206, size - size // 2)]
     assert root == tmp_path / "data" / ARCHIVE_FOLDER / "UCSDped2"
+    with tarfile.open(archive) as tar:  # every frame as served, byte for byte
+        served = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    unpacked = {p.relative_to(tmp_path / "data").as_posix(): p.read_bytes()
+                for p in (tmp_path / "data").rglob("*") if p.is_file()}
+    assert unpacked == served  # nothing else left: no archive, no partial file
     assert len(load_ucsd(root).split("test")) == 1
-    # present now: no network needed
-    assert download_ucsd(tmp_path / "data", url="http://127.0.0.1:9/none", progress=False) == root
+    mirror.log.clear()
+    assert download_ucsd(tmp_path / "data", progress=False) == root
+    assert mirror.log == []  # present: no request
 
 
-def test_a_failed_download_says_what_to_fetch(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"cannot download UCSD .*By hand: fetch "
-                                         r"http://127\.0\.0\.1:9/x\.tar\.gz"):
-        download_ucsd(tmp_path, url="http://127.0.0.1:9/x.tar.gz", progress=False)
+def test_data_auto_fetches_ucsd_into_workdir(mirror: MirrorServer, tmp_path: Path) -> None:
+    path = "/" + str(write_ucsd_archive(mirror.root).relative_to(mirror.root))
+    tiny = {"train_videos": 1, "test_videos": 1, "frames": 12, "height": 32, "width": 32,
+            "progress": False}
+    mirror.fail[path] = [404]
+    offline = choose_ucsd("auto", data_dir=tmp_path, fetch_real=ucsd_archive(progress=False),
+                          **tiny)
+    assert offline.synthetic and offline.path == tmp_path / "synthetic" / "ucsd"
+    assert "UCSD_Anomaly_Dataset.tar.gz" in offline.why and "HTTP 404" in offline.why
+    assert not (tmp_path / "ucsd").exists()
+    real = choose_ucsd("auto", data_dir=tmp_path, fetch_real=ucsd_archive(progress=False))
+    assert not real.synthetic and real.path == tmp_path / "ucsd"
+    assert real.why.startswith("fetched into WORKDIR")
+    assert not (tmp_path / "ucsd.partial").exists()
+    assert [v.name for v in load_ucsd(real.path).split("test")] == ["Test001"]
+    mirror.log.clear()
+    again = choose_ucsd("auto", data_dir=tmp_path, fetch_real=ucsd_archive(progress=False))
+    assert again.why == "found in WORKDIR" and mirror.log == []
+    mirror.fail[path] = [404]  # the CLI's message: what to fetch by hand and where to put it
+    with pytest.raises(InputError, match=r"cannot download UCSD_Anomaly_Dataset\.tar\.gz.*"
+                                         r"Fetch http://www\.svcl\.ucsd\.edu/"):
+        download_ucsd(tmp_path / "other", progress=False)
 
 
 def test_the_cli_runs_the_three_steps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

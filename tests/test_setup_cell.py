@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from utils.course import bootstrap, setup_cell
-from utils.course.imports import distributions, lab_imports
+from utils.course.imports import distributions, imported_names, lab_imports
 from utils.labs import discover
 from utils.paths import REPO_ROOT
 
@@ -112,6 +112,15 @@ def test_failing_install_and_import_stop_with_what_to_do(tmp_path: Path,
     with pytest.raises(bootstrap.SetupError,
                        match=r"(?s)import utils.no_such_module` failed.*Restart session"):
         bootstrap.check_imports("labx")
+
+
+def test_an_import_guarded_by_except_import_error_is_optional() -> None:
+    source = ("try:\n    import fsspec\nexcept ImportError:\n    fsspec = None\n"
+              "try:\n    from dask import array\n"
+              "except (ValueError, ModuleNotFoundError):\n    pass\n"
+              "try:\n    import yaml\nexcept OSError:\n    import json5\n"
+              "import numpy\n")
+    assert imported_names(source) == {"yaml", "json5", "numpy"}
 
 
 @pytest.mark.parametrize("extra", ["lab1", "lab2", "lab3"])

@@ -57,6 +57,7 @@ def _risk_args(parser: argparse.ArgumentParser) -> None:
 def add_age(sub: argparse._SubParsersAction) -> None:
     """Register ``age train``, ``age evaluate`` and ``age utkface``."""
     from utils.finetune.cache import CACHE_DIR
+    from utils.paths import DATA_DIR
 
     age = sub.add_parser("age", help="age regression from face photos (lab 2, bonus 05)")
     age_sub = age.add_subparsers(dest="command", required=True)
@@ -114,7 +115,7 @@ def add_age(sub: argparse._SubParsersAction) -> None:
                     "writes OUT/labels.csv; malformed names are listed, not converted.")
     utk.add_argument("--out", required=True, help="faces folder to write")
     utk.add_argument("--source", help="an extracted UTKFace folder (skips the download)")
-    utk.add_argument("--download-dir", default="data/utkface_download",
-                     help="where the archive goes (default: data/utkface_download)")
+    utk.add_argument("--download-dir", default=str(DATA_DIR / "utkface_download"),
+                     help="where the archive goes (default: WORKDIR's data/utkface_download)")
     utk.add_argument("--limit", type=int, help="convert only the first N photos")
     utk.set_defaults(func=_utkface)

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from utils.age.data import IMAGES_DIR, LABELS_FILE, PERSONS_FILE
-from utils.datamode import DataChoice, choose_data
-from utils.datasets.synth import MARKER, _prepare
+from utils.datamode import DataChoice, FetchReal, choose_data
+from utils.datasets.synth import MARKER, _data_paths, _prepare
 from utils.errors import InputError
 from utils.io import atomic_path, write_json
-from utils.paths import DATA_DIR, SYNTHETIC_DIR
+from utils.paths import DATA_DIR
 
 FACES_DIR = DATA_DIR / "faces"
 
@@ -114,9 +114,13 @@ def write_synthetic_faces(out: str | Path, *, persons: int = 40, photos_per_pers
     return out
 
 
-def choose_faces(mode: str = "auto", *, real_path: str | Path = FACES_DIR,
+def choose_faces(mode: str = "auto", *, real_path: str | Path | None = None,
+                 data_dir: Path | None = None, fetch_real: FetchReal | None = None,
                  **synthetic: Any) -> DataChoice:
-    """``real_path`` (default ``data/faces``) when it holds the data (mode "auto"/"real"), else
-    the stand-in in ``data/synthetic/faces`` (keyword arguments of write_synthetic_faces)."""
-    return choose_data(mode, Path(real_path), lambda: write_synthetic_faces(
-        SYNTHETIC_DIR / "faces", **synthetic))
+    """``real_path`` (default ``<data_dir>/faces``) when it holds the data (mode "auto"/"real"),
+    else the photos ``fetch_real`` brings (``utils.age.utkface.utkface_faces``), else the
+    stand-in in ``<data_dir>/synthetic/faces`` (keyword arguments of write_synthetic_faces);
+    ``data_dir`` is WORKDIR's ``data`` folder (default: the one of ``$ACTIONLAB_WORKDIR``)."""
+    real, generated = _data_paths(data_dir, "faces", FACES_DIR)
+    return choose_data(mode, real if real_path is None else Path(real_path).expanduser(),
+                       lambda: write_synthetic_faces(generated, **synthetic), fetch_real)

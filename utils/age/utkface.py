@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from utils.age.data import IMAGES_DIR, LABELS_FILE
+from utils.datamode import FetchReal, fetch_into
+from utils.download import fetch
 from utils.errors import InputError
 from utils.io import atomic_path, staged_folder, write_json
 
@@ -86,36 +88,16 @@ def convert_utkface(source: str | Path, out: str | Path, *, limit: int | None = 
     return report
 
 
-def fetch_archive(url: str, target: Path, sha256: str | None) -> Path:
-    """Download ``url`` to ``target`` (hash checked, temporary name renamed), unless present.
-
-    The one download call of this package, so it can move to the project's download layer."""
-    import urllib.error
-
-    import torch
-
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        torch.hub.download_url_to_file(url, str(target), hash_prefix=sha256, progress=True)
-    except RuntimeError as exc:  # the hash of the downloaded bytes
-        raise InputError(f"{url}: {exc}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise InputError(f"cannot download {url} ({exc}). Fetch it on a machine with internet "
-                         f"and put it, unchanged, at {target}") from exc
-    return target
-
-
 def download_utkface(folder: str | Path, *, url: str = UTKFACE_URL,
-                     sha256: str | None = UTKFACE_SHA256) -> Path:
-    """``folder/UTKFace.tar.gz`` downloaded and extracted to ``folder/UTKFace``; returns the
+                     sha256: str | None = UTKFACE_SHA256, progress: bool = True) -> Path:
+    """``folder/UTKFace.tar.gz`` downloaded (:func:`utils.download.fetch`: resumable, hash
+    checked, ``ACTIONLAB_MIRROR`` applied) and extracted to ``folder/UTKFace``; returns the
     extracted folder (present already: nothing is fetched)."""
     folder = Path(folder)
     extracted = folder / "UTKFace"
     if extracted.is_dir() and any(extracted.iterdir()):
         return extracted
-    archive = fetch_archive(url, folder / "UTKFace.tar.gz", sha256)
+    archive = fetch(url, folder / "UTKFace.tar.gz", sha256=sha256, progress=progress)
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(folder / ".extracting", filter="data")
@@ -126,3 +108,15 @@ def download_utkface(folder: str | Path, *, url: str = UTKFACE_URL,
     inner.replace(extracted)
     shutil.rmtree(folder / ".extracting", ignore_errors=True)
     return extracted
+
+
+def utkface_faces(*, sha256: str | None = UTKFACE_SHA256, progress: bool = True) -> FetchReal:
+    """The ``fetch_real`` of ``DATA="auto"`` for the faces: UTKFace downloaded next to the target
+    and converted into it (``labels.csv`` + ``final_files/``); the download and its extracted
+    copy are deleted once converted, so WORKDIR (on Drive) keeps one copy of the photos."""
+    def fill(folder: Path) -> None:
+        download = folder.with_name("utkface_download")
+        print(convert_utkface(download_utkface(download, sha256=sha256, progress=progress),
+                                    folder).to_text())
+        shutil.rmtree(download)
+    return fetch_into(fill)

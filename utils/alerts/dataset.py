@@ -58,8 +58,11 @@ def _filesystem(source: str | Path) -> tuple[Any, str]:
     where = str(source)
     if _url_scheme(where) is None:
         return None, str(Path(where).expanduser())
-    from fsspec.core import url_to_fs
-
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError as exc:  # the scale extra; lab 3's own extra has no fsspec
+        raise InputError(f"{where}: a dataset URL needs fsspec (pip install "
+                         "'actionlab[scale]'); a local folder does not") from exc
     return url_to_fs(where)
 
 

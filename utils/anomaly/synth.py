@@ -19,11 +19,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from utils.anomaly.ucsd import UCSD_DIR
-from utils.datamode import DataChoice, choose_data
-from utils.datasets.synth import MARKER, _prepare
+from utils.datamode import DataChoice, FetchReal, choose_data
+from utils.datasets.synth import MARKER, _data_paths, _prepare
 from utils.errors import InputError
 from utils.io import make_folder, write_json
-from utils.paths import SYNTHETIC_DIR
 
 SUBSET = "UCSDped2"
 KINDS = ("fast", "wrong_way")
@@ -160,8 +159,12 @@ def write_synthetic_ucsd(out: str | Path, *, seed: int = 0, train_videos: int = 
     return out
 
 
-def choose_ucsd(mode: str = "auto", **synthetic: Any) -> DataChoice:
-    """``data/ucsd`` when it holds the real data (mode "auto"/"real"), else the stand-in in
-    ``data/synthetic/ucsd`` (keyword arguments of :func:`write_synthetic_ucsd`)."""
-    return choose_data(mode, UCSD_DIR, lambda: write_synthetic_ucsd(SYNTHETIC_DIR / "ucsd",
-                                                                    **synthetic))
+def choose_ucsd(mode: str = "auto", *, data_dir: Path | None = None,
+                fetch_real: FetchReal | None = None, **synthetic: Any) -> DataChoice:
+    """``<data_dir>/ucsd`` when it holds the real data (mode "auto"/"real"), else the archive
+    ``fetch_real`` brings (``utils.anomaly.download.ucsd_archive``), else the stand-in in
+    ``<data_dir>/synthetic/ucsd`` (keyword arguments of :func:`write_synthetic_ucsd`);
+    ``data_dir`` is WORKDIR's ``data`` folder (default: the one of ``$ACTIONLAB_WORKDIR``)."""
+    real, generated = _data_paths(data_dir, "ucsd", UCSD_DIR)
+    return choose_data(mode, real, lambda: write_synthetic_ucsd(generated, **synthetic),
+                       fetch_real)

@@ -17,10 +17,28 @@ PACKAGE = "utils"
 SETUP_TAG = "colab-setup"  # utils.course.setup_cell.TAG (that module imports this one's users)
 
 
+def _optional(tree: ast.AST) -> set[int]:
+    """Ids of the nodes inside a ``try`` whose ``except ImportError`` makes them optional (an
+    extra such as ``scale`` brings them; the lab runs without)."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                name in {"ImportError", "ModuleNotFoundError"}
+                for handler in node.handlers if handler.type is not None
+                for name in (getattr(n, "id", None) for n in ast.walk(handler.type))):
+            skipped |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    return skipped
+
+
 def imported_names(source: str) -> set[str]:
-    """Dotted module names imported anywhere in ``source`` (relative imports are not used)."""
+    """Dotted module names imported anywhere in ``source`` (relative imports are not used),
+    except the optional ones (:func:`_optional`)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    optional = _optional(tree)
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
