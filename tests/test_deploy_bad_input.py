@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils import detect
 from utils.cli import main
+from utils.deploy import detect
 from utils.video.io import write_video
 
 Args = Callable[[Path, Path], list[str]]  # (temporary folder, a video) -> arguments
@@ -241,7 +241,7 @@ def test_a_rotated_phone_video_is_read_upright(tmp_path: Path) -> None:
     applied there as predict and score apply it (utils.video.io), not left sideways."""
     from test_video_io import _set_track_matrix
 
-    from utils.stream import FrameSource
+    from utils.deploy.stream import FrameSource
 
     scene = np.zeros((4, 64, 48, 3), np.uint8)  # portrait: 64 high, 48 wide
     scene[:, :16, :16] = [255, 0, 0]  # red top-left

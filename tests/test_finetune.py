@@ -462,7 +462,7 @@ def test_hard_negatives_count_alerts_on_other_categories(runs: dict[str, Path],
 
 
 def test_run_drives_the_live_demo(small: Path, runs: dict[str, Path], tmp_path: Path) -> None:
-    from utils.live import run_live
+    from utils.deploy.live import run_live
 
     recogniser = load_run(runs["a"], device="cpu")
     clip = load_dcsass(small, progress=False).clips[0].path

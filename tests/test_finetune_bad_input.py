@@ -191,7 +191,7 @@ def test_ctrl_c_is_one_line_and_exit_130(command: str, made: dict[str, Path], tm
                                          monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     import utils.bench.run
-    import utils.demo
+    import utils.deploy.demo
     import utils.finetune.run
 
     def interrupted(*args: object, **kwargs: object) -> None:
@@ -201,7 +201,7 @@ def test_ctrl_c_is_one_line_and_exit_130(command: str, made: dict[str, Path], tm
         "finetune": (utils.finetune.run, _ft(made, tmp_path)),
         "bench": (utils.bench.run, ["bench", "--models", "tiny3d", "--data",
                                     str(made["data"]), "--out", str(tmp_path / "b")]),
-        "demo": (utils.demo, ["demo", "--model", "tiny3d", "--source", str(made["clip"])]),
+        "demo": (utils.deploy.demo, ["demo", "--model", "tiny3d", "--source", str(made["clip"])]),
     }[command]
     name = {"finetune": "finetune", "bench": "run_benchmark", "demo": "run_demo"}[command]
     monkeypatch.setattr(target, name, interrupted)

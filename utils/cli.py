@@ -19,7 +19,7 @@ from utils.anomaly import cli as anomaly_cli
 from utils.bench import cli as bench_cli
 from utils.course import cli as course_cli
 from utils.datasets import cli as datasets_cli
-from utils.deploy_cli import add_deploy
+from utils.deploy.cli import add_deploy
 from utils.errors import InputError
 from utils.finetune import cli as finetune_cli
 

@@ -17,11 +17,11 @@ WEIGHTS_HELP = ("default = the official checkpoint (downloaded once to the torch
 
 def _load_model(name: str, weights: str, device: str, backend: str = "eager") -> Any:
     """The model ``name`` with ``weights`` ("default" | "none" | a checkpoint PATH), eval mode;
-    ``backend`` "onnx" runs it through ONNX Runtime on the CPU (utils.export.load_backend)."""
+    ``backend`` "onnx" runs it through ONNX Runtime on the CPU (utils.models.backends)."""
     from utils.models import build_model
 
     if backend == "onnx":
-        from utils.export import load_backend
+        from utils.models.backends import load_backend
 
         return load_backend(build_model(name, weights=None if weights == "none" else weights),
                             "onnx")

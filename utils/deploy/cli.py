@@ -1,7 +1,7 @@
 """``actionlab export``, ``actionlab demo`` and ``actionlab detect``: deployment commands.
 
-Each handler parses its arguments and calls one library function (:mod:`utils.export`,
-:mod:`utils.live`, :mod:`utils.detect`); heavy imports stay inside the handlers.
+Each handler parses its arguments and calls one library function (:mod:`utils.deploy.export`,
+:mod:`utils.deploy.live`, :mod:`utils.deploy.detect`); heavy imports stay inside the handlers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def weights_arg(value: str) -> str | None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from utils.export import export_onnx
+    from utils.deploy.export import export_onnx
 
     report = export_onnx(args.model, args.out, weights=weights_arg(args.weights),
                          check=args.check)
@@ -28,7 +28,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from utils.demo import run_demo
+    from utils.deploy.demo import run_demo
 
     labels = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
     summary = run_demo(args.source, model=args.model, weights=weights_arg(args.weights),
@@ -46,7 +46,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from utils.detect import run_detect
+    from utils.deploy.detect import run_detect
 
     summary = run_detect(args.source, args.out, pose=args.pose, weights=args.weights,
                          conf=args.conf, imgsz=args.imgsz, max_frames=args.max_frames,
@@ -75,8 +75,8 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
         description="Reads frames from --source (camera index, file or URL) and runs the model "
                     "on the latest window in its own thread; writes the annotated video --out "
                     "(same frame count and rate as a file source) and a JSON summary "
-                    "(--summary, default <out>.json). On Colab use utils.live.ColabCamera in "
-                    "the notebook (lab1_pretrained/03_live_demo.ipynb).")
+                    "(--summary, default <out>.json). On Colab use utils.deploy.live.ColabCamera "
+                    "in the notebook (lab1_pretrained/03_live_demo.ipynb).")
     model = demo.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="zoo model name")
     model.add_argument("--run", help="fine-tuned run folder (lab 2; utils.finetune.load_run)")
