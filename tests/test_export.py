@@ -148,7 +148,7 @@ def test_predict_backend_onnx_matches_eager(tmp_path: Path,
     for backend in ("eager", "onnx"):
         torch.manual_seed(0)  # the same random weights for both
         assert main(["predict", "--model", "tiny3d", "--weights", "none", str(clip),
-                     "--topk", "5", "--device", "cpu", "--backend", backend]) == 0
+                     "--top-k", "5", "--device", "cpu", "--backend", backend]) == 0
         lines = [ln for ln in capsys.readouterr().out.splitlines() if ln[:4].strip(" .").isdigit()]
         printed[backend] = [(ln.split()[1], float(ln.split()[-1])) for ln in lines]
     assert len(printed["eager"]) == 5

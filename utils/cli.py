@@ -17,6 +17,7 @@ from utils.age import cli as age_cli
 from utils.alerts import cli as alerts_cli
 from utils.anomaly import cli as anomaly_cli
 from utils.bench import cli as bench_cli
+from utils.cliargs import Parser
 from utils.course import cli as course_cli
 from utils.datasets import cli as datasets_cli
 from utils.deploy.cli import add_deploy
@@ -48,7 +49,7 @@ def _add_labs(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="actionlab",
         description="Action recognition and shoplifting detection lab suite.",
     )

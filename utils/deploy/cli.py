@@ -9,13 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-WEIGHTS_HELP = ("default = the published checkpoint (downloaded once; offline: the error says "
-                "where to put it), none = random weights (results labelled as such), or a PATH")
-
-
-def weights_arg(value: str) -> str | None:
-    """``--weights`` as build_model takes it: "none" -> None."""
-    return None if value == "none" else value
+from utils.cliargs import add_device, add_out, add_weights, positive_int, weights_arg
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -64,8 +58,8 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
                     "logit difference and top-5 agreement with ONNX Runtime; exit 1 if they "
                     "disagree beyond the tolerance).")
     export.add_argument("--model", required=True, help="zoo model name (see utils.models)")
-    export.add_argument("--weights", default="default", help=WEIGHTS_HELP)
-    export.add_argument("--out", required=True, help="output .onnx file")
+    add_weights(export)
+    add_out(export, "output .onnx file")
     export.add_argument("--check", action="store_true",
                         help="compare ONNX Runtime with eager PyTorch on a random batch")
     export.set_defaults(func=_export)
@@ -80,18 +74,17 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
     model = demo.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="zoo model name")
     model.add_argument("--run", help="fine-tuned run folder (lab 2; utils.finetune.load_run)")
-    demo.add_argument("--weights", default="default", help=WEIGHTS_HELP)
+    add_weights(demo)
     demo.add_argument("--source", required=True, help="camera index (0), video file or URL")
-    demo.add_argument("--out", help="annotated MP4 to write")
+    add_out(demo, "annotated MP4 to write", required=False)
     demo.add_argument("--summary", help="JSON summary path (default: <out>.json)")
     demo.add_argument("--labels", help="comma-separated class subset, e.g. smoking,clapping")
-    demo.add_argument("--top-k", type=int, default=3, help="labels shown (default 3)")
-    demo.add_argument("--max-frames", type=int, help="stop after this many frames")
+    demo.add_argument("--top-k", type=positive_int, default=3, help="labels shown (default 3)")
+    demo.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     demo.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=None,
                       help="pace a file at its frame rate (default: only without --out)")
     demo.add_argument("--show", action="store_true", help="show an OpenCV window (q quits)")
-    demo.add_argument("--device", default="auto",
-                      help="auto (CUDA when present, else the CPU) | cpu | cuda (default: auto)")
+    add_device(demo)
     demo.add_argument("--per-person", action="store_true",
                       help="YOLO person tracks, an action label above each person (offline "
                            "loop over a file; needs --out; yolov8n.pt, see actionlab detect)")
@@ -105,12 +98,10 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
                     "an image) and summary.json into --out.")
     detect.add_argument("--source", required=True, help="image, video file, camera index, URL")
     detect.add_argument("--pose", action="store_true", help="yolov8n-pose (17 keypoints)")
-    detect.add_argument("--weights", default="default",
-                        help="default = yolov8n(.pt / -pose.pt), none = random weights from "
-                             "the yaml (offline), or a .pt PATH")
-    detect.add_argument("--out", required=True, help="output folder")
+    add_weights(detect)  # default: yolov8n.pt (yolov8n-pose.pt); none: the yaml's architecture
+    add_out(detect, "output folder")
     detect.add_argument("--format", default="csv", choices=["csv", "parquet"])
     detect.add_argument("--conf", type=float, default=0.25, help="score threshold")
-    detect.add_argument("--imgsz", type=int, default=640, help="inference size (pixels)")
-    detect.add_argument("--max-frames", type=int, help="stop after this many frames")
+    detect.add_argument("--imgsz", type=positive_int, default=640, help="inference size (pixels)")
+    detect.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     detect.set_defaults(func=_detect)
