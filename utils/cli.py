@@ -26,12 +26,13 @@ from utils.finetune import cli as finetune_cli
 
 
 def _labs_run(args: argparse.Namespace) -> int:
-    from utils.labs import run_all
+    from utils.labs import lab_name, run_all
 
     runs = run_all(Path(args.out).resolve(), smoke=args.smoke, data=args.data)
     for run in runs:
-        name = f"{run.notebook.parent.name}/{run.notebook.name}"
-        print(f"{name}: {run.seconds:.0f} s -> {run.output}")
+        print(f"{lab_name(run.notebook)}: {run.seconds:.0f} s -> {run.output}")
+    total = sum(run.seconds for run in runs)
+    print(f"total: {total:.0f} s ({total / 60:.1f} min) for {len(runs)} notebooks")
     print(f"Results (executed notebooks, figures, JSON) are in {Path(args.out).resolve()}")
     return 0
 
