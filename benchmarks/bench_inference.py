@@ -1,5 +1,5 @@
 """CPU latency of each zoo model on three backends, in one run: eager PyTorch (the baseline),
-ONNX Runtime (``utils.export``, opset 17, full graph optimisation) and ``torch.compile``
+ONNX Runtime (``utils.deploy.export``, opset 17, full graph optimisation) and ``torch.compile``
 (inductor; skipped with its error when it does not work on this machine).
 
 Every model is built once with seeded random weights (latency does not depend on the weights),
@@ -26,15 +26,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.export import (
-    ExportBlocked,
-    export_onnx,
-    load_backend,
-    median_latency_ms,
-    model_input,
-)
+from utils.deploy.export import ExportBlocked, export_onnx, median_latency_ms, model_input
 from utils.io import to_jsonable
 from utils.models import build_model, list_models
+from utils.models.backends import load_backend
 
 
 def bench_model(name: str, folder: Path, warmup: int, repeats: int,

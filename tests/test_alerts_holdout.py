@@ -15,12 +15,12 @@ import tomllib
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
+from utils.alerts.conclusion import extra_loss_text
 from utils.alerts.curves import camera_curves
 from utils.alerts.holdout import apply_plan, holdout_text, split_in_time, temporal_holdout
 from utils.alerts.planning import (
     apply_floor,
     exact_frontier,
-    extra_loss_text,
     plan_thresholds,
     without_theft_share,
 )

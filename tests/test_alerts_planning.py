@@ -21,8 +21,8 @@ from utils.alerts.planning import (
     grid_thresholds,
     milp,
     plan_thresholds,
-    small_instance,
 )
+from utils.alerts.synth import small_instance
 from utils.errors import InputError
 
 matplotlib.use("Agg")

@@ -109,7 +109,7 @@ def test_predictions_match_a_direct_forward(bench_out: Path, clips: Path) -> Non
 
 def test_predict_command_prints_classes(clips: Path, capsys: pytest.CaptureFixture) -> None:
     path = sorted(p for p in clips.glob("*.mp4") if p.stat().st_size > 100)[0]
-    assert main(["predict", "--model", "tiny3d", "--weights", "none", str(path), "--topk", "3",
+    assert main(["predict", "--model", "tiny3d", "--weights", "none", str(path), "--top-k", "3",
                  "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "RANDOM WEIGHTS" in out
@@ -142,7 +142,7 @@ def test_models_list(capsys: pytest.CaptureFixture) -> None:
     ["bench", "--models", "tiny3d", "--data", "{clips}", "--out", "{out}", "--iters", "0"],
     ["predict", "--model", "tiny3d", "--weights", "none", "{out}/none.mp4"],
     ["predict", "--model", "tiny3d", "--weights", "{out}/none.pth", "{clips}"],
-    ["predict", "--model", "tiny3d", "--weights", "none", "{clips}", "--topk", "0"],
+    ["predict", "--model", "tiny3d", "--weights", "none", "{clips}", "--top-k", "0"],
 ])
 def test_bad_input_exits_2(argv: list[str], clips: Path, tmp_path: Path,
                            capsys: pytest.CaptureFixture) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils import detect
 from utils.cli import main
+from utils.deploy import detect
 from utils.video.io import write_video
 
 Args = Callable[[Path, Path], list[str]]  # (temporary folder, a video) -> arguments
@@ -117,10 +117,8 @@ DETECT: list[tuple[str, Args, int, str]] = [
      "--conf must be a number in [0, 1], got -1.0"),
     ("--conf nan", lambda d, v: [*_pick("--conf")(d, v), "nan"], 2,
      "--conf must be a number in [0, 1], got nan"),
-    ("--imgsz 0", lambda d, v: [*_pick("--imgsz")(d, v), "0"], 2,
-     "--imgsz must be >= 32 pixels, got 0"),
-    ("--imgsz -32", lambda d, v: [*_pick("--imgsz")(d, v), "-32"], 2,
-     "--imgsz must be >= 32 pixels, got -32"),
+    ("--imgsz 16", lambda d, v: [*_pick("--imgsz")(d, v), "16"], 2,  # positive, too small
+     "--imgsz must be >= 32 pixels, got 16"),
     ("--out a file", lambda d, v: ["--source", str(v), "--weights", "none", "--out", _file(d)],
      2, "f.txt: exists and is not a folder; refusing to replace it"),
     ("--out a symlink", lambda d, v: ["--source", str(v), "--weights", "none", "--out",
@@ -149,10 +147,6 @@ DEMO: list[tuple[str, Args, int, str]] = [
      2, "one.mp4: 1 frame(s), fewer than one model window (9 frames): no prediction"),
     ("a PNG as source", lambda d, v: [*_DEMO, "--source", _png(d), "--out", str(d / "o.mp4")],
      2, "p.png: 1 frame(s), fewer than one model window"),
-    ("--top-k 0", lambda d, v: [*_DEMO, "--source", str(v), "--top-k", "0"], 2,
-     "--top-k must be >= 1, got 0"),
-    ("--top-k -3", lambda d, v: [*_DEMO, "--source", str(v), "--top-k", "-3"], 2,
-     "--top-k must be >= 1, got -3"),
     ("--show without a display", lambda d, v: [*_DEMO, "--source", str(v), "--show", "--out",
                                                str(d / "o.mp4")],
      2, "--show needs a display (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
@@ -241,7 +235,7 @@ def test_a_rotated_phone_video_is_read_upright(tmp_path: Path) -> None:
     applied there as predict and score apply it (utils.video.io), not left sideways."""
     from test_video_io import _set_track_matrix
 
-    from utils.stream import FrameSource
+    from utils.deploy.stream import FrameSource
 
     scene = np.zeros((4, 64, 48, 3), np.uint8)  # portrait: 64 high, 48 wide
     scene[:, :16, :16] = [255, 0, 0]  # red top-left

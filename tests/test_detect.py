@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import detect
+from utils.deploy import detect
 from utils.errors import InputError
 from utils.video.io import probe, write_video
 
@@ -102,7 +102,7 @@ def test_detect_cli(video: Path, tmp_path: Path, capsys: pytest.CaptureFixture) 
 
 
 def test_square_crop_pads_outside_the_frame() -> None:
-    from utils.person_actions import square_crop
+    from utils.deploy.person_actions import square_crop
 
     rgb = np.arange(10 * 20 * 3, dtype=np.uint8).reshape(10, 20, 3)
     crop = square_crop(rgb, (0, 0, 4, 2), margin=0.0)  # side 4 centred at (2, 1)
@@ -114,8 +114,8 @@ def test_square_crop_pads_outside_the_frame() -> None:
 def test_person_actions_label_every_tracked_person(tmp_path: Path) -> None:
     import torch
 
-    from utils.live import zoo_recogniser
-    from utils.person_actions import run_person_actions
+    from utils.deploy.live import zoo_recogniser
+    from utils.deploy.person_actions import run_person_actions
 
     frames = np.full((16, 64, 96, 3), 90, np.uint8)
     frames[:, 16:48, 30:60] = (200, 40, 40)  # a still scene: random-weight boxes stay put

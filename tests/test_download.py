@@ -169,7 +169,7 @@ def test_default_weights_load_from_the_mirror(
 def test_yolo_weights_come_through_the_mirror(
     mirror: MirrorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from utils import detect
+    from utils.deploy import detect
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(InputError) as info:  # nothing staged: the message names the mirror URL

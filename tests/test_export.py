@@ -19,9 +19,9 @@ import onnx
 import pytest
 import torch
 
-from utils import export
 from utils.cli import main
-from utils.models import build_model
+from utils.deploy import export
+from utils.models import backends, build_model
 from utils.video.sampling import pack_slowfast
 
 # name -> example input shape (None: the preset's own test shape)
@@ -62,7 +62,7 @@ def test_graph_has_dynamic_batch_and_runs_other_batches(
     assert graph.input[0].name == "clip" and graph.output[0].name == "logits"
     # A batch of 3 never seen at export: ONNX Runtime agrees with eager row by row.
     x = torch.randn(3, *report.input_shape[1:], generator=torch.Generator().manual_seed(5))
-    run = export.load_backend(model, "onnx", onnx_path=report.path.with_name("again.onnx"),
+    run = backends.load_backend(model, "onnx", onnx_path=report.path.with_name("again.onnx"),
                               example=x[:1])
     with torch.inference_mode():
         ref = model(x)
@@ -91,7 +91,7 @@ def test_slowfast_pathway_indices_survive_export() -> None:
             return pack_slowfast(x, 4)[0]
 
     x = torch.arange(32.0).view(1, 1, 32, 1, 1).expand(1, 3, 32, 2, 2).contiguous()
-    run = export.load_backend(Slow(), "onnx", example=x)
+    run = backends.load_backend(Slow(), "onnx", example=x)
     assert Slow()(x)[0, 0, :, 0, 0].tolist() == [0, 4, 8, 13, 17, 22, 26, 31]
     assert run(x)[0, 0, :, 0, 0].tolist() == [0, 4, 8, 13, 17, 22, 26, 31]
 
@@ -115,11 +115,11 @@ def test_backends_agree_and_bad_backend_is_named() -> None:
     torch.manual_seed(0)
     model = build_model("tiny3d", weights=None)
     x = export.model_input(model, 2)
-    eager = export.load_backend(model, "eager")(x)
-    onnx_out = export.load_backend(model, "onnx", example=x[:1])(x)
+    eager = backends.load_backend(model, "eager")(x)
+    onnx_out = backends.load_backend(model, "onnx", example=x[:1])(x)
     np.testing.assert_allclose(onnx_out.numpy(), eager.numpy(), atol=export.ATOL)
-    with pytest.raises(export.InputError, match="--backend must be one of"):
-        export.load_backend(model, "tensorrt")
+    with pytest.raises(backends.InputError, match="--backend must be one of"):
+        backends.load_backend(model, "tensorrt")
 
 
 def test_export_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -148,7 +148,7 @@ def test_predict_backend_onnx_matches_eager(tmp_path: Path,
     for backend in ("eager", "onnx"):
         torch.manual_seed(0)  # the same random weights for both
         assert main(["predict", "--model", "tiny3d", "--weights", "none", str(clip),
-                     "--topk", "5", "--device", "cpu", "--backend", backend]) == 0
+                     "--top-k", "5", "--device", "cpu", "--backend", backend]) == 0
         lines = [ln for ln in capsys.readouterr().out.splitlines() if ln[:4].strip(" .").isdigit()]
         printed[backend] = [(ln.split()[1], float(ln.split()[-1])) for ln in lines]
     assert len(printed["eager"]) == 5

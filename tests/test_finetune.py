@@ -29,7 +29,7 @@ from utils.datasets.splits import grouped_split
 from utils.datasets.synth import ClipSize, write_synthetic_dcsass
 from utils.errors import InputError
 from utils.finetune import load_run
-from utils.finetune.analysis import hard_negatives, stitch_clips, video_curves
+from utils.finetune.analysis import hard_negatives, stitch_clips, video_curves, with_own_normals
 from utils.finetune.cache import FeatureCache, extract_features
 from utils.finetune.e2e import last_stage
 from utils.finetune.evaluate import leakage_comparison
@@ -461,8 +461,24 @@ def test_hard_negatives_count_alerts_on_other_categories(runs: dict[str, Path],
     assert row["fp_rate"] == pytest.approx(row["fp"] / len(normals))
 
 
+def test_own_normals_row_counts_the_runs_label_0_clips_at_the_threshold() -> None:
+    hard = pd.DataFrame([{"category": "Fighting", "normal_clips": 4, "fp": 1, "fp_rate": 0.25,
+                          "failed": 2}])
+    scores = pd.DataFrame({"label": [0, 0, 0, 0, 0, 1, 1],
+                           "score": [0.1, 0.5, 0.7, 0.49, 0.9, 0.95, 0.2]})
+    table = with_own_normals(hard, scores, 0.5)
+    assert list(table.columns) == list(hard.columns) and len(table) == 2
+    assert table.iloc[0].to_dict() == hard.iloc[0].to_dict()  # the other rows are kept as they are
+    own = table.iloc[1]  # 0.5, 0.7 and 0.9 of the five normals reach 0.5; the thefts do not count
+    assert (own["category"], own["normal_clips"], own["fp"], own["failed"]) == (
+        "Shoplifting (test normals)", 5, 3, 0)
+    assert own["fp_rate"] == pytest.approx(3 / 5)
+    empty = with_own_normals(hard, scores[scores["label"] == 1], 0.5).iloc[1]
+    assert empty["normal_clips"] == 0 and empty["fp"] == 0 and np.isnan(empty["fp_rate"])
+
+
 def test_run_drives_the_live_demo(small: Path, runs: dict[str, Path], tmp_path: Path) -> None:
-    from utils.live import run_live
+    from utils.deploy.live import run_live
 
     recogniser = load_run(runs["a"], device="cpu")
     clip = load_dcsass(small, progress=False).clips[0].path

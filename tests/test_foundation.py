@@ -15,7 +15,7 @@ import pytest
 from utils.datamode import choose_data
 from utils.errors import InputError
 from utils.io import atomic_path, check_run, staged_run, write_json
-from utils.labs import declared_parameters, run_notebook, smoke_parameters
+from utils.labs import declared_parameters, lab_name, run_all, run_notebook, smoke_parameters
 from utils.paths import REPO_ROOT
 
 
@@ -108,6 +108,24 @@ def test_run_notebook_injects_only_declared_parameters(tmp_path: Path) -> None:
     run_notebook(path, tmp_path / "executed.ipynb",
                  {"SIZE": 3, "OUTPUT_DIR": str(out), "UNKNOWN": 1})
     assert json.loads((out / "r.json").read_text()) == {"size": 3, "data": "auto"}
+
+
+@pytest.mark.notebook
+def test_labs_run_names_each_notebook_with_a_cell_bar_and_times(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`make labs` is not silent: which notebook runs, papermill's cell bar, each time, total."""
+    for lab in ("lab1_a", "lab2_b"):
+        (tmp_path / lab).mkdir()
+        _notebook(tmp_path / lab)
+    runs = run_all(tmp_path / "out", smoke=True, root=tmp_path)
+    assert [lab_name(r.notebook) for r in runs] == ["lab1_a/lab.ipynb", "lab2_b/lab.ipynb"]
+    shown = capsys.readouterr()
+    lines = shown.out.splitlines()
+    assert lines[0] == "[1/2] lab1_a/lab.ipynb" and lines[2] == "[2/2] lab2_b/lab.ipynb"
+    assert lines[1] == f"[1/2] lab1_a/lab.ipynb: {runs[0].seconds:.0f} s" and len(lines) == 4
+    # papermill's bar (its cells: ours and the injected parameters) reached its end, twice
+    assert shown.err.count("3/3 [") == 2 and "cell/s" in shown.err
+    assert json.loads((tmp_path / "out/lab2_b/lab/r.json").read_text())["size"] == 3
 
 
 def test_cli_help_and_version() -> None:

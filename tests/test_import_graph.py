@@ -136,7 +136,8 @@ def test_the_walk_finds_cycles_and_ignores_type_checking(tmp_path: Path) -> None
     assert cycle is not None and sorted(cycle[1:]) == ["pkg.sub", "pkg.sub.b", "pkg.sub.c"]
 
 
-@pytest.mark.parametrize("module", ["utils.alerts.cli", "utils.datasets.cli", "utils.course.cli"])
+@pytest.mark.parametrize("module", ["utils.alerts.cli", "utils.datasets.cli", "utils.course.cli",
+                                    "utils.deploy.cli"])
 def test_cli_modules_import_no_sibling_at_import_time(module: str) -> None:
     """CLI modules parse arguments; the library they call is imported inside the handlers."""
     path = REPO_ROOT / Path(*module.split(".")).with_suffix(".py")
@@ -145,4 +146,29 @@ def test_cli_modules_import_no_sibling_at_import_time(module: str) -> None:
            for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
            for alias in node.names}
     assert top <= {"__future__", "argparse", "sys", "json", "pathlib", "typing",
-                   "utils.errors", "collections.abc"}, top
+                   "utils.errors", "utils.cliargs", "collections.abc"}, top
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others (lazy imports included)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_bench_imports_no_deployment_module() -> None:
+    """The benchmark runs ``--backend onnx`` through utils.models.backends, not lab 1's deployment
+    package: no module of utils.bench reaches utils.deploy, even through another module."""
+    graph = import_graph(REPO_ROOT)
+    bench = [m for m in graph if m == "utils.bench" or m.startswith("utils.bench.")]
+    assert "utils.bench.cli" in bench and "utils.deploy.export" in graph
+    assert "utils.models.backends" in reachable(graph, "utils.bench.cli")
+    leaks = {m: sorted(d for d in reachable(graph, m) if d.startswith("utils.deploy"))
+             for m in bench}
+    assert not any(leaks.values()), leaks
+    assert "utils.deploy.export" in reachable(graph, "utils.deploy.cli")  # the walk does see it

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils import live
+from utils.deploy import live
 from utils.errors import InputError
 from utils.video.io import probe, read_frames, write_video
 from utils.video.presets import Preset
@@ -155,7 +155,7 @@ def test_demo_cli_runs_a_finetuned_run(video: Path, tmp_path: Path) -> None:
 
 def test_colab_camera_is_read_on_the_main_thread_and_inference_in_a_worker(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
-    """colabtools' eval_js is not thread safe (utils.live.ColabCamera): the stub google.colab
+    """colabtools' eval_js is not thread safe (utils.deploy.live.ColabCamera): the stub google.colab
     records the thread of every eval_js call; the recogniser records its own."""
     import sys
     import threading

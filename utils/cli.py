@@ -17,20 +17,22 @@ from utils.age import cli as age_cli
 from utils.alerts import cli as alerts_cli
 from utils.anomaly import cli as anomaly_cli
 from utils.bench import cli as bench_cli
+from utils.cliargs import Parser
 from utils.course import cli as course_cli
 from utils.datasets import cli as datasets_cli
-from utils.deploy_cli import add_deploy
+from utils.deploy.cli import add_deploy
 from utils.errors import InputError
 from utils.finetune import cli as finetune_cli
 
 
 def _labs_run(args: argparse.Namespace) -> int:
-    from utils.labs import run_all
+    from utils.labs import lab_name, run_all
 
     runs = run_all(Path(args.out).resolve(), smoke=args.smoke, data=args.data)
     for run in runs:
-        name = f"{run.notebook.parent.name}/{run.notebook.name}"
-        print(f"{name}: {run.seconds:.0f} s -> {run.output}")
+        print(f"{lab_name(run.notebook)}: {run.seconds:.0f} s -> {run.output}")
+    total = sum(run.seconds for run in runs)
+    print(f"total: {total:.0f} s ({total / 60:.1f} min) for {len(runs)} notebooks")
     print(f"Results (executed notebooks, figures, JSON) are in {Path(args.out).resolve()}")
     return 0
 
@@ -48,7 +50,7 @@ def _add_labs(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="actionlab",
         description="Action recognition and shoplifting detection lab suite.",
     )

@@ -56,12 +56,14 @@ def smoke_parameters(notebook: Path) -> dict[str, Any]:
 
 
 def run_notebook(
-    notebook: Path, output: Path, parameters: dict[str, Any] | None = None, timeout: int = 1800
+    notebook: Path, output: Path, parameters: dict[str, Any] | None = None, timeout: int = 1800,
+    *, progress: bool = False,
 ) -> LabRun:
     """Execute ``notebook`` into ``output``; only parameters the notebook declares are passed.
 
     The kernel runs in the notebook's folder with the repository on ``PYTHONPATH`` so ``utils``
-    imports from this checkout even when another copy is installed.
+    imports from this checkout even when another copy is installed. ``progress``: papermill's
+    own bar, one step per cell (a long notebook is otherwise silent for minutes).
     """
     import papermill
 
@@ -75,7 +77,8 @@ def run_notebook(
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=params, cwd=str(notebook.parent),
-            kernel_name="python3", language="python", progress_bar=False, execution_timeout=timeout,
+            kernel_name="python3", language="python", progress_bar=progress,
+            execution_timeout=timeout,
         )
     finally:
         if old is None:
@@ -85,19 +88,27 @@ def run_notebook(
     return LabRun(notebook, output, time.perf_counter() - start)
 
 
-def run_all(out_dir: Path, smoke: bool = False, data: str = "auto") -> list[LabRun]:
-    """Run every lab in order; each writes its figures and JSON under ``out_dir/<lab>/<name>``."""
-    from tqdm.auto import tqdm
+def lab_name(notebook: Path) -> str:
+    return f"{notebook.parent.name}/{notebook.name}"
 
+
+def run_all(out_dir: Path, smoke: bool = False, data: str = "auto", *,
+            root: Path = REPO_ROOT) -> list[LabRun]:
+    """Run every lab (of ``root``) in order; each writes its figures and JSON under
+    ``out_dir/<lab>/<name>``. Prints which notebook runs ("[2/10] lab1_pretrained/...") with
+    papermill's cell bar under it, then its time."""
     from utils.io import make_folder
 
     make_folder(out_dir)  # a file in the way or no permission: one line, before any notebook
+    notebooks = discover(root)
     runs = []
-    for nb in tqdm(discover(), desc="labs", unit="notebook"):
+    for i, nb in enumerate(notebooks, 1):
         lab_out = out_dir / nb.parent.name / nb.stem
         params: dict[str, Any] = {"DATA": "synthetic" if smoke else data,
                                   "OUTPUT_DIR": str(lab_out)}
         if smoke:
             params |= smoke_parameters(nb)
-        runs.append(run_notebook(nb, lab_out / nb.name, params))
+        print(f"[{i}/{len(notebooks)}] {lab_name(nb)}", flush=True)
+        runs.append(run_notebook(nb, lab_out / nb.name, params, progress=True))
+        print(f"[{i}/{len(notebooks)}] {lab_name(nb)}: {runs[-1].seconds:.0f} s", flush=True)
     return runs

@@ -197,7 +197,7 @@ def threshold_sweep(y_true: Any, y_score: Any) -> ThresholdSweep:
 # --------------------------------------------------------------------------- ranking metrics
 
 
-def _grouped_weights(y: np.ndarray, s: np.ndarray, weights: np.ndarray
+def grouped_weights(y: np.ndarray, s: np.ndarray, weights: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Per tie group (highest score first): total positive and negative weight, shape (B, G).
 
@@ -211,7 +211,7 @@ def _grouped_weights(y: np.ndarray, s: np.ndarray, weights: np.ndarray
     return pos, neg
 
 
-def _auc_from_groups(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def auc_from_groups(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Mann-Whitney AUC: each positive scores 1 per lower negative and 1/2 per tied one."""
     n_neg = neg.sum(axis=1, keepdims=True)
     neg_below = n_neg - np.cumsum(neg, axis=1)
@@ -219,7 +219,7 @@ def _auc_from_groups(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return u / (pos.sum(axis=1) * n_neg[:, 0])
 
 
-def _ap_from_groups(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+def ap_from_groups(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Step-wise AP: sum over thresholds of (recall increase) x (precision at that threshold)."""
     tp = np.cumsum(pos, axis=1)
     called = tp + np.cumsum(neg, axis=1)
@@ -282,8 +282,8 @@ BATCH_CELLS = 2_000_000  # resamples x rows held at once (a few float arrays of 
 
 _VECTORISED: dict[str, tuple[Callable[[Any, Any], float],
                              Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
-    "roc_auc": (roc_auc, _auc_from_groups),
-    "average_precision": (average_precision, _ap_from_groups),
+    "roc_auc": (roc_auc, auc_from_groups),
+    "average_precision": (average_precision, ap_from_groups),
 }
 
 
@@ -328,7 +328,7 @@ def bootstrap_ci(y_true: Any, y_score: Any, metric: str | Callable[[Any, Any], f
     for start in range(0, n_boot, chunk):
         counts = stratified_counts(y, min(chunk, n_boot - start), rng)
         if batch_fn is not None:
-            stats.append(batch_fn(*_grouped_weights(y, s, counts)))
+            stats.append(batch_fn(*grouped_weights(y, s, counts)))
         else:
             stats.append(np.array([point_fn(np.repeat(y, c), np.repeat(s, c)) for c in counts]))
     alpha = (1 - level) / 2

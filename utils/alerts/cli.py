@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from utils.cliargs import add_seed, positive_int
 from utils.errors import InputError
 
 SOURCE_HELP = ("alerts file (.csv, .csv.gz, .tsv, .parquet), Parquet dataset folder or fsspec URL "
@@ -135,15 +136,15 @@ def add_synth(synth_sub: argparse._SubParsersAction) -> None:
                     "seed and size: identical bytes.")
     parser.add_argument("--out", required=True,
                         help="file to write: .csv or .csv.gz (the real layout) or .parquet")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--rows", type=int,
+    add_seed(parser)
+    parser.add_argument("--rows", type=positive_int,
                         help="number of rows (default: 158136, the size of the known copy)")
-    parser.add_argument("--cameras", type=int,
+    parser.add_argument("--cameras", type=positive_int,
                         help="with --partition-by: number of cameras (two per store)")
     parser.add_argument("--partition-by", choices=("store", "month"),
                         help="write a hive-partitioned Parquet dataset into the folder --out, "
                              "in chunks (for --rows in the millions)")
-    parser.add_argument("--chunk-rows", type=int, default=500_000,
+    parser.add_argument("--chunk-rows", type=positive_int, default=500_000,
                         help="with --partition-by: rows generated and written at a time "
                              "(default: 500000)")
     parser.set_defaults(func=_synth)
@@ -209,9 +210,9 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--seed", type=int, default=0,
                         help="seed of the bootstrap and permutation tests (default: 0)")
-    report.add_argument("--n-boot", type=int, default=1000,
+    report.add_argument("--n-boot", type=positive_int, default=1000,
                         help="bootstrap resamples per camera confidence interval (default: 1000)")
-    report.add_argument("--n-perm", type=int, default=1000,
+    report.add_argument("--n-perm", type=positive_int, default=1000,
                         help="permutations of the heterogeneity test (default: 1000)")
     report.set_defaults(func=_report)
 

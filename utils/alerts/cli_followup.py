@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from utils.cliargs import positive_int
+
 
 def _queue(args: argparse.Namespace) -> int:
     from utils.alerts.review import queue_job
@@ -74,7 +76,7 @@ def add_followup(commands: argparse._SubParsersAction,
                     "--target-fp-reduction with the reviews applied, or --plan), one camera at a "
                     "time, and prints the first --budget (or writes them to --out as CSV).")
     add_source(queue)
-    queue.add_argument("--budget", required=True, type=int, metavar="K",
+    queue.add_argument("--budget", required=True, type=positive_int, metavar="K",
                        help="reviews available that day")
     queue.add_argument("--date", required=True, metavar="YYYY-MM-DD",
                        help="day of the alerts to queue (start time in video_name)")
@@ -108,7 +110,7 @@ def add_followup(commands: argparse._SubParsersAction,
                     "of every (camera, label): the list `actionlab finetune --extra-negatives` "
                     "reads.")
     add_source(hard)
-    hard.add_argument("--per-group", type=int, default=20, metavar="N",
+    hard.add_argument("--per-group", type=positive_int, default=20, metavar="N",
                       help="alerts per (camera, normal label) (default: 20)")
     hard.add_argument("--out", required=True, help="CSV file to write")
     hard.set_defaults(func=_hard_negatives)
@@ -121,7 +123,7 @@ def add_followup(commands: argparse._SubParsersAction,
                     "report.md and monitor.json into --out, replaced whole only when complete "
                     "(an existing --out must be empty or an earlier monitor run).")
     add_source(monitor)
-    monitor.add_argument("--reference-weeks", required=True, type=int, metavar="N",
+    monitor.add_argument("--reference-weeks", required=True, type=positive_int, metavar="N",
                          help="the first N weeks of the data are the reference")
     monitor.add_argument("--out", required=True, help="output folder")
     monitor.add_argument("--alpha", type=float, default=0.01,
@@ -131,7 +133,7 @@ def add_followup(commands: argparse._SubParsersAction,
     monitor.add_argument("--volume-factor", type=float, default=1.5,
                          help="count change (up or down) that raises a volume alarm "
                               "(default: 1.5)")
-    monitor.add_argument("--min-alerts", type=int, default=20,
+    monitor.add_argument("--min-alerts", type=positive_int, default=20,
                          help="fewest alerts of a week for a score test (default: 20)")
     monitor.set_defaults(func=_monitor)
 

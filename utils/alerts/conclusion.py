@@ -1,7 +1,10 @@
-"""Q2's written conclusion, generated from the numbers of :mod:`utils.alerts.uniformity` (so no
-sentence states what the numbers do not show)."""
+"""Lab 3's written conclusions, generated from the numbers (so no sentence states what the numbers
+do not show): Q2's from :mod:`utils.alerts.uniformity`, and where a higher FP-reduction target's
+extra lost thefts fall (``extra_loss_text``, from two plans of :mod:`utils.alerts.planning`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +18,7 @@ from utils.alerts.uniformity import (
     recall_column,
     saving_pct,
 )
+from utils.metrics import roc_auc
 
 
 def _p(p: float) -> str:
@@ -162,3 +166,33 @@ def conclusion(table: pd.DataFrame, het: Heterogeneity, *,
     return "\n\n".join(lines)
 
 
+def extra_loss_text(plan: dict[str, Any], more: dict[str, Any], clean: pd.DataFrame) -> str:
+    """Where the extra thefts lost by ``more`` (a plan JSON for a higher target) fall, compared
+    with ``plan``, written from the numbers: Spearman correlation between each camera's ROC-AUC
+    (on ``clean``) and its extra loss, and the share of the loss on above-median-AUC cameras."""
+    from scipy.stats import spearmanr
+
+    base = {(c["store"], c["camera"]): c["tp_lost"] for c in plan["cameras"]}
+    extra = {(c["store"], c["camera"]): c["tp_lost"] - base.get((c["store"], c["camera"]), 0)
+             for c in more["cameras"]}
+    total = more["total"]["tp_lost"] - plan["total"]["tp_lost"]
+    if total <= 0:
+        return "The higher target loses no extra theft."
+    auc = {key: roc_auc(g["is_theft"], g["probability"])
+           for key, g in clean.groupby(["store", "camera"], observed=True)
+           if 0 < g["is_theft"].sum() < len(g)}
+    keys = [k for k in extra if k in auc]
+    rho, p = spearmanr([auc[k] for k in keys], [extra[k] for k in keys])
+    median = float(np.median([auc[k] for k in keys]))
+    high = sum(extra[k] for k in keys if auc[k] > median) / total
+    top = sorted(extra.values(), reverse=True)[:3]
+    where = ("cameras that rank thefts *well* (higher AUC) carry more of it, not the poorly "
+             "ranking ones" if rho > 0 and p < 0.05 else
+             "cameras that rank thefts *poorly* (lower AUC) carry more of it"
+             if rho < 0 and p < 0.05 else
+             "no clear link between a camera's ranking quality and its extra loss")
+    return (f"The {total} extra thefts lost fall on {sum(v > 0 for v in extra.values())} "
+            f"cameras, the three largest carrying {sum(top) / total:.0%}. Spearman correlation "
+            f"between a camera's AUC and its extra loss: {rho:+.2f} (p = {p:.2g}, {len(keys)} "
+            f"cameras): {where}; {high:.0%} of the extra loss is on cameras with an AUC above "
+            f"the median ({median:.2f}).")

@@ -18,15 +18,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from utils.alerts.curves import CameraCurve, Cuts
 from utils.errors import InputError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 METHODS = ("exact", "greedy", "milp", "exhaustive")
 EXHAUSTIVE_LIMIT = 2_000_000
@@ -351,24 +348,6 @@ def exhaustive_cost(candidates: Sequence[Cuts | CameraCurve], *,
             "years": 10.0**log10_years if log10_years < 300 else math.inf}
 
 
-def small_instance(clean: pd.DataFrame, *, cameras: int = 4, alerts: int = 10,
-                   seed: int = 0) -> pd.DataFrame:
-    """Rows of a sub-instance small enough for :func:`exhaustive`: the first ``cameras`` cameras
-    (in (store, camera) order) with an alerted theft, and per camera up to ``alerts`` alerts
-    drawn at random (seeded), a third of them thefts so that muting a camera has a price."""
-    import pandas as pd
-
-    alerted = clean[clean["probability"] >= 0]
-    has_theft = alerted.groupby(["store", "camera"], sort=True, observed=True)["is_theft"].any()
-    keys = list(has_theft[has_theft].index[:cameras])
-    chosen = alerted[alerted.set_index(["store", "camera"]).index.isin(keys)]
-    shuffled = chosen.sample(frac=1.0, random_state=seed)
-    n_thefts = max(1, alerts // 3)
-    return pd.concat([
-        shuffled[shuffled["is_theft"]].groupby(["store", "camera"]).head(n_thefts),
-        shuffled[~shuffled["is_theft"]].groupby(["store", "camera"]).head(alerts - n_thefts)])
-
-
 def exhaustive(curves: Sequence[CameraCurve], target_fp_reduction: float, *,
                candidates: Sequence[Cuts] | None = None, limit: int = EXHAUSTIVE_LIMIT,
                chunk: int = 1 << 16, progress: bool = True) -> Plan:
@@ -534,40 +513,3 @@ def plan_thresholds(curves: Sequence[CameraCurve], target_fp_reduction: float,
     if method == "milp":
         return milp(curves, target_fp_reduction, **kw)
     return exhaustive(curves, target_fp_reduction, **kw)
-
-
-
-# --------------------------------------------------------------------------- comparing plans
-
-
-def extra_loss_text(plan: dict[str, Any], more: dict[str, Any], clean: pd.DataFrame) -> str:
-    """Where the extra thefts lost by ``more`` (a plan JSON for a higher target) fall, compared
-    with ``plan``, written from the numbers: Spearman correlation between each camera's ROC-AUC
-    (on ``clean``) and its extra loss, and the share of the loss on above-median-AUC cameras."""
-    from scipy.stats import spearmanr
-    from sklearn.metrics import roc_auc_score
-
-    base = {(c["store"], c["camera"]): c["tp_lost"] for c in plan["cameras"]}
-    extra = {(c["store"], c["camera"]): c["tp_lost"] - base.get((c["store"], c["camera"]), 0)
-             for c in more["cameras"]}
-    total = more["total"]["tp_lost"] - plan["total"]["tp_lost"]
-    if total <= 0:
-        return "The higher target loses no extra theft."
-    auc = {key: roc_auc_score(g["is_theft"], g["probability"])
-           for key, g in clean.groupby(["store", "camera"], observed=True)
-           if 0 < g["is_theft"].sum() < len(g)}
-    keys = [k for k in extra if k in auc]
-    rho, p = spearmanr([auc[k] for k in keys], [extra[k] for k in keys])
-    median = float(np.median([auc[k] for k in keys]))
-    high = sum(extra[k] for k in keys if auc[k] > median) / total
-    top = sorted(extra.values(), reverse=True)[:3]
-    where = ("cameras that rank thefts *well* (higher AUC) carry more of it, not the poorly "
-             "ranking ones" if rho > 0 and p < 0.05 else
-             "cameras that rank thefts *poorly* (lower AUC) carry more of it"
-             if rho < 0 and p < 0.05 else
-             "no clear link between a camera's ranking quality and its extra loss")
-    return (f"The {total} extra thefts lost fall on {sum(v > 0 for v in extra.values())} "
-            f"cameras, the three largest carrying {sum(top) / total:.0%}. Spearman correlation "
-            f"between a camera's AUC and its extra loss: {rho:+.2f} (p = {p:.2g}, {len(keys)} "
-            f"cameras): {where}; {high:.0%} of the extra loss is on cameras with an AUC above "
-            f"the median ({median:.2f}).")

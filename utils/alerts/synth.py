@@ -227,3 +227,19 @@ def alerts_data(mode: str = "auto", *, n_rows: int = KNOWN_SHAPE["rows"], seed: 
     return choose_data(mode, real,
                        lambda: synthetic_alerts_path(seed=seed, n_rows=n_rows, folder=folder),
                        fetch_real)
+
+
+def small_instance(clean: pd.DataFrame, *, cameras: int = 4, alerts: int = 10,
+                   seed: int = 0) -> pd.DataFrame:
+    """Rows of a sub-instance small enough for :func:`exhaustive`: the first ``cameras`` cameras
+    (in (store, camera) order) with an alerted theft, and per camera up to ``alerts`` alerts
+    drawn at random (seeded), a third of them thefts so that muting a camera has a price."""
+    alerted = clean[clean["probability"] >= 0]
+    has_theft = alerted.groupby(["store", "camera"], sort=True, observed=True)["is_theft"].any()
+    keys = list(has_theft[has_theft].index[:cameras])
+    chosen = alerted[alerted.set_index(["store", "camera"]).index.isin(keys)]
+    shuffled = chosen.sample(frac=1.0, random_state=seed)
+    n_thefts = max(1, alerts // 3)
+    return pd.concat([
+        shuffled[shuffled["is_theft"]].groupby(["store", "camera"]).head(n_thefts),
+        shuffled[~shuffled["is_theft"]].groupby(["store", "camera"]).head(alerts - n_thefts)])

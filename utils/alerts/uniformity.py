@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from utils.alerts.curves import REQUIRED_COLUMNS, CameraCurve, camera_curves
 from utils.columns import require_columns
 from utils.errors import InputError
-from utils.metrics import bootstrap_ci, threshold_sweep
+from utils.metrics import average_precision, bootstrap_ci, roc_auc, threshold_sweep
 
 RECALL_TARGETS: tuple[float, ...] = (0.5, 0.8, 0.9)
 # Fewest thefts for which a camera's 95 % bootstrap AUC interval is reported: from this count the
@@ -98,8 +97,7 @@ def camera_table(clean: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
                 ci = bootstrap_ci(y, p, metric, n_boot=n_boot, level=level, seed=seed + i)
                 row |= {name: ci.estimate, f"{name}_low": ci.low, f"{name}_high": ci.high}
             elif defined:
-                point = roc_auc_score(y, p) if name == "auc" else average_precision_score(y, p)
-                row[name] = float(point)
+                row[name] = roc_auc(y, p) if name == "auc" else average_precision(y, p)
         for r in recalls:
             row[recall_column(r)] = fp_at_recall(curve, r)
         row["no_theft"] = n_thefts == 0

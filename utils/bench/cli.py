@@ -11,17 +11,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-WEIGHTS_HELP = ("default = the official checkpoint (downloaded once to the torch hub cache); "
-                "none = random initialisation, every result labelled as such")
+from utils.cliargs import add_device, add_out, add_weights, non_negative_int, positive_int
 
 
 def _load_model(name: str, weights: str, device: str, backend: str = "eager") -> Any:
     """The model ``name`` with ``weights`` ("default" | "none" | a checkpoint PATH), eval mode;
-    ``backend`` "onnx" runs it through ONNX Runtime on the CPU (utils.export.load_backend)."""
+    ``backend`` "onnx" runs it through ONNX Runtime on the CPU (utils.models.backends)."""
     from utils.models import build_model
 
     if backend == "onnx":
-        from utils.export import load_backend
+        from utils.models.backends import load_backend
 
         return load_backend(build_model(name, weights=None if weights == "none" else weights),
                             "onnx")
@@ -33,21 +32,6 @@ def _models(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("expected a comma-separated list of model names")
     return names
-
-
-def _at_least(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
-    return parse
-
-
-_positive, _non_negative = _at_least(1), _at_least(0)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -78,7 +62,7 @@ def _predict(args: argparse.Namespace) -> int:
     views = parse_views(args.views)
     spec = get_weights(args.model)
     model = _load_model(args.model, args.weights, args.device, args.backend)
-    top = predict_clip(model, args.clip, spec.preset, spec.categories, topk=args.topk,
+    top = predict_clip(model, args.clip, spec.preset, spec.categories, topk=args.top_k,
                        views=views, device=args.device)
     if args.weights == "none":
         print("RANDOM WEIGHTS (--weights none): these probabilities carry no information")
@@ -111,25 +95,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--data", required=True, metavar="DIR|synthetic",
                        help="folder of Kinetics clips named {label}-{youtube_id}-{start}-{end}.mp4"
                        ", or 'synthetic' for a generated stand-in (numbers are not findings)")
-    bench.add_argument("--weights", choices=["default", "none"], default="default",
-                       help=WEIGHTS_HELP)
+    add_weights(bench)
     bench.add_argument("--views", default="1x1", metavar="CLIPSxCROPS",
                        help="test views per video, e.g. 1x1, 10x3 (crops 1, 3 or 10; default 1x1)")
-    bench.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
-    bench.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
-    bench.add_argument("--max-clips", type=_positive, default=None,
+    add_device(bench)
+    add_out(bench, "folder for the results", metavar="DIR")
+    bench.add_argument("--max-clips", type=positive_int, default=None,
                        help="evaluate N clips spread over the classes (default: all)")
-    bench.add_argument("--batch-size", type=_positive, default=1,
+    bench.add_argument("--batch-size", type=positive_int, default=1,
                        help="clips per forward for the clips/s measure (default 1)")
-    bench.add_argument("--iters", type=_positive, default=10,
+    bench.add_argument("--iters", type=positive_int, default=10,
                        help="timed forwards per model (default 10)")
-    bench.add_argument("--warmup", type=_non_negative, default=2,
+    bench.add_argument("--warmup", type=non_negative_int, default=2,
                        help="untimed forwards first (default 2)")
-    bench.add_argument("--e2e-clips", type=_positive, default=3,
+    bench.add_argument("--e2e-clips", type=positive_int, default=3,
                        help="clips timed end to end, decode + preprocess + forward (default 3)")
     bench.add_argument("--amp", action="store_true",
                        help="float16 autocast on CUDA (ignored on CPU, reported as off)")
-    bench.add_argument("--workers", type=_non_negative, default=0,
+    bench.add_argument("--workers", type=non_negative_int, default=0,
                        help="decoding processes for the evaluation (default 0)")
     bench.add_argument("--backend", choices=["eager", "onnx"], default="eager",
                        help="eager PyTorch or the model exported to ONNX (opset 17) and run by "
@@ -141,13 +124,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Read one video file, run one zoo model on it with the model's own "
         "preprocessing, print the top classes and their probabilities. Writes nothing.")
     predict.add_argument("--model", required=True, help="zoo name (see `actionlab models list`)")
-    predict.add_argument("--weights", default="default", metavar="default|none|PATH",
-                         help=WEIGHTS_HELP + "; PATH = an official checkpoint file as published")
+    add_weights(predict)
     predict.add_argument("clip", metavar="CLIP", help="video file")
-    predict.add_argument("--topk", type=_positive, default=5, help="classes to print (default 5)")
+    predict.add_argument("--top-k", type=positive_int, default=5,
+                         help="classes to print (default 5)")
     predict.add_argument("--views", default="1x1", metavar="CLIPSxCROPS",
                          help="test views averaged (default 1x1)")
-    predict.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda")
+    add_device(predict)
     predict.add_argument("--backend", choices=["eager", "onnx"], default="eager",
                          help="eager PyTorch or the model exported to ONNX (opset 17) and run by "
                          "ONNX Runtime on the CPU (default eager)")

@@ -272,7 +272,7 @@ def predict_clip(
     from utils.video.presets import load_clip
 
     if topk < 1:
-        raise InputError(f"--topk must be >= 1, got {topk}")
+        raise InputError(f"--top-k must be >= 1, got {topk}")
     x = load_clip(path, preset, num_clips=views[0], num_crops=views[1])
     probs = forward_views(model, x, views[0] * views[1], device=device)[0]
     if len(probs) != len(categories):

@@ -20,8 +20,9 @@ from pathlib import Path
 KEEP = ("torch", "torchvision", "torchaudio")
 # Modules each lab's notebooks need; importing them checks the install.
 CHECKS = {
-    "lab1": ("utils.models", "utils.bench.run", "utils.live", "utils.export", "utils.detect"),
-    "lab2": ("utils.models", "utils.finetune.run", "utils.datasets.dcsass", "utils.live"),
+    "lab1": ("utils.models", "utils.bench.run", "utils.deploy.live", "utils.deploy.export",
+             "utils.deploy.detect"),
+    "lab2": ("utils.models", "utils.finetune.run", "utils.datasets.dcsass", "utils.deploy.live"),
     "lab3": ("utils.alerts.curves", "utils.alerts.planning", "utils.metrics"),
 }
 GPU_LABS = ("lab1", "lab2")

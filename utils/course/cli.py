@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from utils.cliargs import positive_int
+
 
 def _release(args: argparse.Namespace) -> int:
     from utils.course.workflow import release
@@ -51,7 +53,7 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     """Register the ``course`` group."""
     course = sub.add_parser("course", help="instructors: student versions and autograding")
     commands = course.add_subparsers(dest="command", required=True)
-    timeout = {"type": int, "default": 1800,
+    timeout = {"type": positive_int, "default": 1800,
                "help": "seconds allowed per notebook cell when nbgrader executes (default: 1800)"}
 
     release = commands.add_parser(

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from utils.cliargs import add_seed, non_negative_int, positive_int
 from utils.errors import InputError
 
 CATEGORY_HELP = "DCSASS category (default: Shoplifting; ignored for a Kinetics sample)"
@@ -104,9 +105,11 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _add_size(parser: argparse.ArgumentParser, frames: int) -> None:
-    parser.add_argument("--height", type=int, default=240, help="frame height (default: 240)")
-    parser.add_argument("--width", type=int, default=320, help="frame width (default: 320)")
-    parser.add_argument("--frames", type=int, default=frames,
+    parser.add_argument("--height", type=positive_int, default=240,
+                        help="frame height (default: 240)")
+    parser.add_argument("--width", type=positive_int, default=320,
+                        help="frame width (default: 320)")
+    parser.add_argument("--frames", type=positive_int, default=frames,
                         help=f"frames per clip at 30 fps, at least 16 (default: {frames})")
 
 
@@ -117,9 +120,10 @@ def add_synth(synth_sub: argparse._SubParsersAction) -> None:
         description="Clips named {label}-{youtube_id}-{start}-{end}.mp4 (real Kinetics labels); "
                     "each class is a shape moving in its own direction and speed.")
     kinetics.add_argument("--out", required=True, help="folder to write the clips into")
-    kinetics.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    kinetics.add_argument("--classes", type=int, default=4, help="number of classes (default: 4)")
-    kinetics.add_argument("--clips-per-class", type=int, default=3,
+    add_seed(kinetics)
+    kinetics.add_argument("--classes", type=positive_int, default=4,
+                          help="number of classes (default: 4)")
+    kinetics.add_argument("--clips-per-class", type=positive_int, default=3,
                           help="clips per class (default: 3)")
     _add_size(kinetics, 60)
     kinetics.set_defaults(func=_synth_kinetics)
@@ -130,9 +134,9 @@ def add_synth(synth_sub: argparse._SubParsersAction) -> None:
                     "clips in '<Category>NNN_x264.mp4/' folders; positives show an item taken "
                     "into a pocket (~17%% of clips).")
     dcsass.add_argument("--out", required=True, help="unzip folder to write 'DCSASS Dataset/' into")
-    dcsass.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    dcsass.add_argument("--videos", type=int, default=6, help="source videos (default: 6)")
-    dcsass.add_argument("--clips-per-video", type=int, default=8,
+    add_seed(dcsass)
+    dcsass.add_argument("--videos", type=positive_int, default=6, help="source videos (default: 6)")
+    dcsass.add_argument("--clips-per-video", type=positive_int, default=8,
                         help="clips per source video (default: 8)")
     dcsass.add_argument("--category", default="Shoplifting", help="category name (default: "
                                                                   "Shoplifting)")
@@ -164,7 +168,7 @@ def add_data_commands(data_sub: argparse._SubParsersAction) -> None:
                     "clip,source_video,label,split for every readable labelled clip.")
     split.add_argument("root", help="DCSASS or Kinetics sample folder")
     split.add_argument("--out", required=True, help="CSV file to write")
-    split.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_seed(split)
     split.add_argument("--val", type=float, default=0.15, help="validation fraction (default: "
                                                                "0.15)")
     split.add_argument("--test", type=float, default=0.15, help="test fraction (default: 0.15)")
@@ -182,12 +186,12 @@ def add_data_commands(data_sub: argparse._SubParsersAction) -> None:
     download.add_argument("--source", choices=["cvdf", "youtube"], default="cvdf",
                           help="Kinetics: cvdf = stream a CVDF validation archive, labels from "
                                "its val.csv (default); youtube = one download per clip")
-    download.add_argument("--parts", type=int, nargs="+", default=[0],
+    download.add_argument("--parts", type=non_negative_int, nargs="+", default=[0],
                           help="Kinetics cvdf: validation archive parts to stream, in order, "
                                "until every class is full (default: 0)")
     download.add_argument("--annotations", help="Kinetics youtube: a DeepMind annotation CSV "
                                                 "(default: CVDF's val.csv, downloaded)")
-    download.add_argument("--per-class", type=int, default=2,
+    download.add_argument("--per-class", type=positive_int, default=2,
                           help="Kinetics: clips per class (default: 2)")
     download.add_argument("--classes", nargs="+", help="Kinetics: only these class names")
     download.add_argument("--seed", type=int, default=0,

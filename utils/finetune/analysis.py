@@ -6,7 +6,8 @@
   (:mod:`utils.alerts.curves`); DCSASS has no camera id, a source video is its stand-in.
 * ``hard_negatives``: the false positives, at a threshold fixed on validation, on the *normal*
   clips of other DCSASS categories (fights, arrests, burglaries filmed by other cameras): scenes
-  the model never saw labelled as normal shop activity.
+  the model never saw labelled as normal shop activity; ``with_own_normals`` adds the run's own
+  normal test clips at the same threshold, the row to compare them with.
 """
 
 from __future__ import annotations
@@ -166,3 +167,17 @@ def hard_negatives(recogniser: FinetunedRecogniser, reports: Mapping[str, Dcsass
                      "fp_rate": fp / len(feats.clips),
                      "failed": len(feats.failed) + len(report.left_out())})
     return pd.DataFrame(rows)
+
+
+def with_own_normals(hard: pd.DataFrame, scores: pd.DataFrame, threshold: float, *,
+                     category: str = "Shoplifting (test normals)") -> pd.DataFrame:
+    """``hard`` (from :func:`hard_negatives`) plus one row for the run's own normal clips:
+    ``scores``' label-0 rows (column ``score``) at the same ``threshold``, the false-positive rate
+    the other categories are compared with. No normal clip: ``fp_rate`` NaN, as in ``hard``."""
+    import pandas as pd
+
+    normals = scores[scores["label"] == 0]
+    fp = int((normals["score"] >= threshold).sum())
+    row = {"category": category, "normal_clips": len(normals), "fp": fp,
+           "fp_rate": fp / len(normals) if len(normals) else np.nan, "failed": 0}
+    return pd.concat([hard, pd.DataFrame([row])], ignore_index=True)

@@ -12,6 +12,14 @@ import argparse
 import json
 import sys
 
+from utils.cliargs import (
+    add_device,
+    add_out,
+    add_seed,
+    add_weights,
+    non_negative_int,
+    positive_int,
+)
 from utils.errors import InputError
 
 
@@ -77,29 +85,28 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--data", required=True, help="DCSASS folder, or 'synthetic'")
     ft.add_argument("--split", help="split CSV (default: a grouped split, saved with the run)")
     ft.add_argument("--backbone", required=True, help="zoo model name (e.g. tsm_r50, tiny3d)")
-    ft.add_argument("--weights", default="default",
-                    help="'default' (official checkpoint), 'none' (random) or a checkpoint path")
-    ft.add_argument("--out", required=True, help="run directory to write (e.g. runs/NAME)")
-    ft.add_argument("--epochs", type=int, default=10, help="maximum epochs (default: 10)")
+    add_weights(ft)
+    add_out(ft, "run directory to write (e.g. runs/NAME)")
+    ft.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs (default: 10)")
     ft.add_argument("--head", default="course", choices=["course", "linear"],
                     help="course MLP (512-128-1) or linear probe (default: course)")
     ft.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default: 1e-3)")
-    ft.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
-    ft.add_argument("--patience", type=int, default=5,
+    ft.add_argument("--batch-size", type=positive_int, default=32, help="batch size (default: 32)")
+    ft.add_argument("--patience", type=positive_int, default=5,
                     help="epochs without a better val AP before stopping (default: 5)")
-    ft.add_argument("--augment", type=int, default=0,
+    ft.add_argument("--augment", type=non_negative_int, default=0,
                     help="extra augmented training views per clip, cached too (default: 0)")
     ft.add_argument("--rule", default="max_f1", choices=["max_f1", "max_f2", "target_recall"],
                     help="threshold rule applied to the val scores (default: max_f1)")
     ft.add_argument("--target-recall", type=float, default=0.8,
                     help="recall for --rule target_recall (default: 0.8)")
     ft.add_argument("--category", default="Shoplifting", help="DCSASS category")
-    ft.add_argument("--seed", type=int, default=0, help="seed of split and training")
-    ft.add_argument("--n-boot", type=int, default=1000,
+    add_seed(ft)
+    ft.add_argument("--n-boot", type=positive_int, default=1000,
                     help="bootstrap resamples of source videos (default: 1000)")
     ft.add_argument("--cache", default=str(CACHE_DIR),
                     help=f"feature cache folder (default: {CACHE_DIR})")
-    ft.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    add_device(ft)
     ft.add_argument("--e2e", action="store_true",
                     help="also fine-tune the last backbone stage (GPU + AMP; slow on CPU)")
     ft.add_argument("--extra-negatives", metavar="CSV",
@@ -115,8 +122,9 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
                     "Unreadable clips are listed on stderr.")
     score.add_argument("clips", nargs="+", help="clip files or folders")
     score.add_argument("--run", required=True, help="run directory written by 'finetune'")
-    score.add_argument("--out", help="CSV file to write the scores to")
+    add_out(score, "CSV file to write the scores to", required=False)
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    score.add_argument("--batch-size", type=int, default=8, help="clips per forward (default: 8)")
-    score.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    score.add_argument("--batch-size", type=positive_int, default=8,
+                       help="clips per forward (default: 8)")
+    add_device(score)
     score.set_defaults(func=_score)

@@ -1,6 +1,6 @@
 """A fine-tuned run as a recogniser: frozen backbone + saved head, sigmoid, the run's threshold.
 
-It follows the recogniser protocol of ``utils.live`` (see ZOO_API.md): ``preset``, ``labels``
+It follows the recogniser protocol of ``utils.deploy.live.Recogniser``: ``preset``, ``labels``
 (``("shoplifting",)``), ``threshold`` and ``__call__(clip) -> (N, 1)`` probabilities, so the live
 demo overlays its score and alert like any zoo model. ``score_paths`` scores files with the test
 view the run's scores were made with; ``score_windows`` slides a window along a long video.
@@ -31,7 +31,7 @@ class FinetunedRecogniser:
     def __init__(self, backbone: Any, head: torch.nn.Module, preset: Preset,
                  threshold: float | None, device: str = "cpu", name: str = "") -> None:
         self.backbone = backbone.eval()
-        # read by utils.live: the overlay says when the backbone has random weights
+        # read by utils.deploy.live: the overlay says when the backbone has random weights
         self.pretrained = bool(getattr(backbone, "pretrained", False))
         self.name = name or f"{backbone.spec.name} + fine-tuned head"
         self.head = head.eval().to(device)

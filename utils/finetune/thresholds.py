@@ -19,12 +19,12 @@ import numpy as np
 
 from utils.errors import InputError
 from utils.metrics import (
-    _ap_from_groups,
-    _auc_from_groups,
-    _grouped_weights,
+    ap_from_groups,
+    auc_from_groups,
     average_precision,
     confusion_at,
     fbeta,
+    grouped_weights,
     roc_auc,
     threshold_sweep,
 )
@@ -127,14 +127,14 @@ def grouped_bootstrap(y_true: Any, y_score: Any, groups: Any, threshold: float, 
     fp = weights @ (pred & ~y)
     fn = weights @ (~pred & y)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pos, neg = _grouped_weights(y, s, weights)
+        pos, neg = grouped_weights(y, s, weights)
         stats = {
             "precision": np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-300), 0.0),
             "recall": np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1e-300), np.nan),
             "f1": fbeta(tp, fp, fn, beta=1.0),
             "f2": fbeta(tp, fp, fn, beta=2.0),
-            "roc_auc": _auc_from_groups(pos, neg),
-            "average_precision": _ap_from_groups(pos, neg),
+            "roc_auc": auc_from_groups(pos, neg),
+            "average_precision": ap_from_groups(pos, neg),
         }
     alpha = (1 - level) / 2
     out = {}

@@ -50,7 +50,8 @@ TOP_K = 3
 
 
 class Recogniser(Protocol):
-    """What :func:`run_live` runs (see ZOO_API.md): probabilities for a preset-normalised clip."""
+    """What :func:`run_live` runs: probabilities for a preset-normalised clip (a zoo model through
+    :func:`zoo_recogniser`, a fine-tuned run through :mod:`utils.finetune.recogniser`)."""
 
     @property
     def preset(self) -> Preset: ...
@@ -274,15 +275,15 @@ def run_live(
 ) -> dict[str, Any]:
     """Run ``recogniser`` over ``source`` with the three loops of the module docstring.
 
-    ``source``: camera index, file, URL or any object with ``info`` (``utils.stream.SourceInfo``)
-    and ``__iter__`` yielding RGB frames (e.g. :class:`ColabCamera`; a source whose
-    ``capture_on_main_thread`` is true is read by the calling thread, between displayed frames,
-    and only inference runs in a worker). ``realtime`` paces a file
-    at its frame rate (default: True unless writing ``out``). ``show(frame)`` gets every
+    ``source``: camera index, file, URL or any object with ``info``
+    (``utils.deploy.stream.SourceInfo``) and ``__iter__`` yielding RGB frames (e.g.
+    :class:`ColabCamera`; a source whose ``capture_on_main_thread`` is true is read by the calling
+    thread, between displayed frames, and only inference runs in a worker). ``realtime`` paces a
+    file at its frame rate (default: True unless writing ``out``). ``show(frame)`` gets every
     annotated frame (``cv2_window`` on a laptop, ``notebook_display`` in Jupyter); returning
     False stops. Returns (and writes to ``summary_path``) the JSON summary.
     """
-    from utils.stream import FrameSource, VideoWriter
+    from utils.deploy.stream import FrameSource, VideoWriter
 
     if not 0 <= smoothing < 1:
         raise InputError(f"smoothing must be in [0, 1), got {smoothing}")
@@ -445,7 +446,7 @@ class ColabCamera:
     capture_on_main_thread = True
 
     def __init__(self, num_frames: int = 150, fps: float = 10.0, quality: float = 0.8) -> None:
-        from utils.stream import SourceInfo
+        from utils.deploy.stream import SourceInfo
 
         try:
             from google.colab import output

@@ -1,10 +1,10 @@
 """Per-person actions: an action label above each tracked person.
 
-YOLO person boxes are linked into tracks (:mod:`utils.detect`); each track keeps the crops of
+YOLO person boxes are linked into tracks (:mod:`utils.deploy.detect`); each track keeps the crops of
 its last window of frames (a square around the box, so the person is not squashed), and every
 ``stride`` frames the recogniser runs on each track whose window is full. The label drawn above
 a box is that track's latest top-1. This runs in one loop (detector, then recogniser, then the
-writer), so it is an offline tool for files; the live demo of :mod:`utils.live` is the
+writer), so it is an offline tool for files; the live demo of :mod:`utils.deploy.live` is the
 non-blocking one for a whole frame.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from utils.detect import PERSON, IoUTracker, detect_frame, draw, load_yolo, to_rows
+from utils.deploy.detect import PERSON, IoUTracker, detect_frame, draw, load_yolo, to_rows
+from utils.deploy.live import Recogniser, clip_from_frames, window_indices, window_length
 from utils.io import write_json
-from utils.live import Recogniser, clip_from_frames, window_indices, window_length
 
 
 def square_crop(rgb: np.ndarray, box: tuple[float, float, float, float],
@@ -47,7 +47,7 @@ def run_person_actions(recogniser: Recogniser, source: str | int, out: str | Pat
     input's frame count and rate) and ``<out>.json`` (every per-track prediction)."""
     import cv2
 
-    from utils.stream import FrameSource, VideoWriter
+    from utils.deploy.stream import FrameSource, VideoWriter
 
     src = FrameSource(source, max_frames=max_frames)
     yolo = load_yolo(pose=False, weights=yolo_weights)

@@ -1,9 +1,9 @@
 """Frame sources (webcam index, video file, image, URL) and a streaming MP4 writer.
 
-Shared by the live demo (:mod:`utils.live`) and the YOLO detector (:mod:`utils.detect`). Every
-source yields RGB uint8 frames (H, W, 3) in display order. Files and URLs are decoded with PyAV
-(every frame, in order, so an annotated copy has exactly the input's frame count); a webcam
-index goes through OpenCV, whose frames are BGR and are converted here once.
+Shared by the live demo (:mod:`utils.deploy.live`) and the YOLO detector
+(:mod:`utils.deploy.detect`). Every source yields RGB uint8 frames (H, W, 3) in display order. Files
+and URLs are decoded with PyAV (every frame, in order, so an annotated copy has exactly the input's
+frame count); a webcam index goes through OpenCV, whose frames are BGR and are converted here once.
 :class:`VideoWriter` encodes frames as they come (H.264, yuv420p, one frame per input frame at
 the input's rate), so a long stream never has to be held in memory as
 :func:`utils.video.io.write_video` requires.

@@ -1,7 +1,7 @@
 """``actionlab export``, ``actionlab demo`` and ``actionlab detect``: deployment commands.
 
-Each handler parses its arguments and calls one library function (:mod:`utils.export`,
-:mod:`utils.live`, :mod:`utils.detect`); heavy imports stay inside the handlers.
+Each handler parses its arguments and calls one library function (:mod:`utils.deploy.export`,
+:mod:`utils.deploy.live`, :mod:`utils.deploy.detect`); heavy imports stay inside the handlers.
 """
 
 from __future__ import annotations
@@ -9,17 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 
-WEIGHTS_HELP = ("default = the published checkpoint (downloaded once; offline: the error says "
-                "where to put it), none = random weights (results labelled as such), or a PATH")
-
-
-def weights_arg(value: str) -> str | None:
-    """``--weights`` as build_model takes it: "none" -> None."""
-    return None if value == "none" else value
+from utils.cliargs import add_device, add_out, add_weights, positive_int, weights_arg
 
 
 def _export(args: argparse.Namespace) -> int:
-    from utils.export import export_onnx
+    from utils.deploy.export import export_onnx
 
     report = export_onnx(args.model, args.out, weights=weights_arg(args.weights),
                          check=args.check)
@@ -28,7 +22,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from utils.demo import run_demo
+    from utils.deploy.demo import run_demo
 
     labels = [s.strip() for s in args.labels.split(",") if s.strip()] if args.labels else None
     summary = run_demo(args.source, model=args.model, weights=weights_arg(args.weights),
@@ -46,7 +40,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from utils.detect import run_detect
+    from utils.deploy.detect import run_detect
 
     summary = run_detect(args.source, args.out, pose=args.pose, weights=args.weights,
                          conf=args.conf, imgsz=args.imgsz, max_frames=args.max_frames,
@@ -64,8 +58,8 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
                     "logit difference and top-5 agreement with ONNX Runtime; exit 1 if they "
                     "disagree beyond the tolerance).")
     export.add_argument("--model", required=True, help="zoo model name (see utils.models)")
-    export.add_argument("--weights", default="default", help=WEIGHTS_HELP)
-    export.add_argument("--out", required=True, help="output .onnx file")
+    add_weights(export)
+    add_out(export, "output .onnx file")
     export.add_argument("--check", action="store_true",
                         help="compare ONNX Runtime with eager PyTorch on a random batch")
     export.set_defaults(func=_export)
@@ -75,23 +69,22 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
         description="Reads frames from --source (camera index, file or URL) and runs the model "
                     "on the latest window in its own thread; writes the annotated video --out "
                     "(same frame count and rate as a file source) and a JSON summary "
-                    "(--summary, default <out>.json). On Colab use utils.live.ColabCamera in "
-                    "the notebook (lab1_pretrained/03_live_demo.ipynb).")
+                    "(--summary, default <out>.json). On Colab use utils.deploy.live.ColabCamera "
+                    "in the notebook (lab1_pretrained/03_live_demo.ipynb).")
     model = demo.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="zoo model name")
     model.add_argument("--run", help="fine-tuned run folder (lab 2; utils.finetune.load_run)")
-    demo.add_argument("--weights", default="default", help=WEIGHTS_HELP)
+    add_weights(demo)
     demo.add_argument("--source", required=True, help="camera index (0), video file or URL")
-    demo.add_argument("--out", help="annotated MP4 to write")
+    add_out(demo, "annotated MP4 to write", required=False)
     demo.add_argument("--summary", help="JSON summary path (default: <out>.json)")
     demo.add_argument("--labels", help="comma-separated class subset, e.g. smoking,clapping")
-    demo.add_argument("--top-k", type=int, default=3, help="labels shown (default 3)")
-    demo.add_argument("--max-frames", type=int, help="stop after this many frames")
+    demo.add_argument("--top-k", type=positive_int, default=3, help="labels shown (default 3)")
+    demo.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     demo.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=None,
                       help="pace a file at its frame rate (default: only without --out)")
     demo.add_argument("--show", action="store_true", help="show an OpenCV window (q quits)")
-    demo.add_argument("--device", default="auto",
-                      help="auto (CUDA when present, else the CPU) | cpu | cuda (default: auto)")
+    add_device(demo)
     demo.add_argument("--per-person", action="store_true",
                       help="YOLO person tracks, an action label above each person (offline "
                            "loop over a file; needs --out; yolov8n.pt, see actionlab detect)")
@@ -105,12 +98,10 @@ def add_deploy(sub: argparse._SubParsersAction) -> None:
                     "an image) and summary.json into --out.")
     detect.add_argument("--source", required=True, help="image, video file, camera index, URL")
     detect.add_argument("--pose", action="store_true", help="yolov8n-pose (17 keypoints)")
-    detect.add_argument("--weights", default="default",
-                        help="default = yolov8n(.pt / -pose.pt), none = random weights from "
-                             "the yaml (offline), or a .pt PATH")
-    detect.add_argument("--out", required=True, help="output folder")
+    add_weights(detect)  # default: yolov8n.pt (yolov8n-pose.pt); none: the yaml's architecture
+    add_out(detect, "output folder")
     detect.add_argument("--format", default="csv", choices=["csv", "parquet"])
     detect.add_argument("--conf", type=float, default=0.25, help="score threshold")
-    detect.add_argument("--imgsz", type=int, default=640, help="inference size (pixels)")
-    detect.add_argument("--max-frames", type=int, help="stop after this many frames")
+    detect.add_argument("--imgsz", type=positive_int, default=640, help="inference size (pixels)")
+    detect.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     detect.set_defaults(func=_detect)

@@ -279,7 +279,7 @@ def run_detect(source: str | int, out_dir: str | Path, *, pose: bool = False,
     (or ``annotated.png`` for an image) and ``summary.json`` into ``out_dir``."""
     from tqdm.auto import tqdm
 
-    from utils.stream import FrameSource, VideoWriter
+    from utils.deploy.stream import FrameSource, VideoWriter
 
     if table_format not in ("csv", "parquet"):
         raise InputError(f"--format must be csv or parquet, got {table_format!r}")

@@ -1,7 +1,8 @@
 """``actionlab demo``: check the source, build a recogniser, run the live loop over it.
 
-Kept apart from :mod:`utils.live` (the streaming machinery) and :mod:`utils.person_actions`
-(per-person labels, built on it) so that neither has to import the other.
+Kept apart from :mod:`utils.deploy.live` (the streaming machinery) and
+:mod:`utils.deploy.person_actions` (per-person labels, built on it) so that neither has to import
+the other.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from utils.deploy.live import Recogniser, cv2_window, run_live, zoo_recogniser
 from utils.errors import InputError
 from utils.io import check_not_input, check_target
-from utils.live import Recogniser, cv2_window, run_live, zoo_recogniser
 
 
 def run_demo(
@@ -33,9 +34,9 @@ def run_demo(
 ) -> dict[str, Any]:
     """``actionlab demo``: check the source, build the recogniser (a zoo ``model`` or a
     fine-tuned ``run_dir``), run :func:`run_live` (or, with ``per_person``,
-    :func:`utils.person_actions.run_person_actions`, which needs ``out``). The summary goes to
-    ``summary_path`` (default: beside ``out`` as ``<out>.json``, else not written)."""
-    from utils.stream import source_kind
+    :func:`utils.deploy.person_actions.run_person_actions`, which needs ``out``). The summary
+    goes to ``summary_path`` (default: beside ``out`` as ``<out>.json``, else not written)."""
+    from utils.deploy.stream import source_kind
 
     source_kind(source)  # a missing file fails before a model is built
     if summary_path is None and out is not None:
@@ -58,7 +59,7 @@ def run_demo(
         assert model is not None
         recogniser = zoo_recogniser(model, weights=weights, labels=labels, device=device)
     if per_person:
-        from utils.person_actions import run_person_actions
+        from utils.deploy.person_actions import run_person_actions
 
         if out is None:
             raise InputError("--per-person writes an annotated video: give --out FILE.mp4")
