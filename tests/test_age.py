@@ -263,15 +263,13 @@ def test_photos_are_read_one_batch_at_a_time(faces: Path, monkeypatch: pytest.Mo
     assert held == [(4, 4), (8, 4), (10, 2)]  # never more than one batch of photos in memory
 
 
-def test_weights_auto_falls_back_to_random_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    import urllib.error
+def test_weights_auto_falls_back_to_random_and_says_why(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    import utils.download
 
-    from torchvision.models import ResNet18_Weights
-
-    def offline(self: Any, *args: Any, **kwargs: Any) -> None:
-        raise urllib.error.URLError("no network")
-
-    monkeypatch.setattr(type(ResNet18_Weights.IMAGENET1K_V1), "get_state_dict", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))  # nothing cached
+    monkeypatch.setenv("ACTIONLAB_MIRROR", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(utils.download, "BACKOFF_S", 0.0)
     net = build_backbone("resnet18", "auto", seed=3)
     assert not net.pretrained and net.why.startswith("RANDOM WEIGHTS") and net.dim == 512
     again = build_backbone("resnet18", "none", seed=3)
@@ -280,3 +278,17 @@ def test_weights_auto_falls_back_to_random_and_says_why(monkeypatch: pytest.Monk
                                                   strict=True))  # seeded random init
     with pytest.raises(InputError, match="cannot get the resnet18 ImageNet weights"):
         build_backbone("resnet18", "default")
+
+
+def test_weights_from_a_state_dict_file(tmp_path: Path) -> None:
+    saved = build_backbone("resnet18", "none", seed=5)
+    path = tmp_path / "face_resnet18.pt"
+    torch.save(saved.model.state_dict(), path)
+    net = build_backbone("resnet18", str(path), seed=3)
+    assert net.pretrained and net.why == f"weights from {path}"
+    assert all(torch.equal(a, b) for a, b in zip(net.model.state_dict().values(),
+                                                  saved.model.state_dict().values(),
+                                                  strict=True))
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(InputError, match=r"other\.pt: does not fit this backbone"):
+        build_backbone("resnet18", str(tmp_path / "other.pt"))

@@ -10,8 +10,8 @@ random weights otherwise, with the reason.
 
 from __future__ import annotations
 
-import urllib.error
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from utils.errors import InputError
@@ -55,31 +55,51 @@ def _tiny() -> Any:
 
 
 
-def build_backbone(name: str = "resnet50", weights: str = "auto", *, seed: int = 0,
+def _imagenet_file(url: str) -> Path:
+    """torchvision's ImageNet checkpoint through the project's download layer (mirrors,
+    resume, ``ACTIONLAB_MIRROR``), into the torch hub cache where torchvision then finds it;
+    the hash prefix in its file name is checked."""
+    import torch
+
+    from utils.download import fetch
+
+    name = url.rsplit("/", 1)[-1]
+    prefix = name.rsplit("-", 1)[-1].split(".")[0]
+    return fetch(url, Path(torch.hub.get_dir()) / "checkpoints" / name, sha256=prefix)
+
+
+def build_backbone(name: str = "resnet50", weights: str | None = "auto", *, seed: int = 0,
                    device: str = "cpu") -> Backbone:
-    """The backbone ``name`` with ``weights`` ("auto" | "default" | "none"), frozen, in eval
-    mode on ``device``. Random initialisation is seeded."""
+    """The backbone ``name`` with ``weights``, frozen, in eval mode on ``device``: "auto"
+    (ImageNet when it can be had, else random with the reason), "default" (ImageNet, or the
+    download's error), "none"/None (random, seeded) or a path to a state dict of the network
+    (``weights_only`` load). The ImageNet file comes through :mod:`utils.download`."""
     import torch
     from torchvision import models
 
+    from utils.models.checkpoints import read_checkpoint
+
     if name not in BACKBONES:
         raise InputError(f"backbone must be one of {BACKBONES}, got {name!r}")
-    if weights not in ("auto", "default", "none"):
-        raise InputError(f"weights must be auto, default or none, got {weights!r}")
+    weights = "none" if weights is None else str(weights)
+    path = None if weights in ("auto", "default", "none") else Path(weights)
     enum = {"resnet50": models.ResNet50_Weights.IMAGENET1K_V2,
             "resnet18": models.ResNet18_Weights.IMAGENET1K_V1}.get(name)
     chosen, why = None, f"RANDOM WEIGHTS: weights={weights!r}"
-    if enum is None:
+    state = None
+    if path is not None:
+        state = read_checkpoint(path)
+        why = f"weights from {path}"
+    elif enum is None:
         why = "RANDOM WEIGHTS: the tiny test backbone has no checkpoint"
     elif weights != "none":
         try:
-            enum.get_state_dict(progress=True)  # fills the torch hub cache once
+            _imagenet_file(enum.url)
             chosen, why = enum, f"ImageNet weights {enum} (torchvision)"
-        except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        except InputError as exc:
             if weights == "default":
-                raise InputError(f"cannot get the {name} ImageNet weights ({exc}); fetch "
-                                 f"{enum.url} into {torch.hub.get_dir()}/checkpoints/ or use "
-                                 "weights='none'") from exc
+                raise InputError(f"cannot get the {name} ImageNet weights ({exc}); or use "
+                                 "weights='none'") from None
             why = f"RANDOM WEIGHTS: the {name} checkpoint is not available ({exc})"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -89,9 +109,24 @@ def build_backbone(name: str = "resnet50", weights: str = "auto", *, seed: int =
             net = getattr(models, name)(weights=chosen)
             dim = net.fc.in_features
             net.fc = torch.nn.Identity()
+    if state is not None:
+        _load_state(net, state, path)
     for p in net.parameters():
         p.requires_grad_(False)
-    return Backbone(name, net.to(device).eval(), chosen is not None, why, dim)
+    return Backbone(name, net.to(device).eval(), chosen is not None or state is not None, why,
+                    dim)
+
+
+def _load_state(net: Any, state: Any, path: Path | None) -> None:
+    """A state dict saved from the same network (its ``fc`` may be left out or present)."""
+    if not isinstance(state, dict):
+        raise InputError(f"{path}: not a state dict of the backbone")
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(f"{path}: does not fit this backbone ({str(exc).splitlines()[0]})"
+                         ) from None
 
 
 def preprocess(image_size: int, *, train: bool = False) -> Any:

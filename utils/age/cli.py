@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import argparse
 
+from utils.cliargs import (
+    add_device,
+    add_seed,
+    add_weights,
+    non_negative_int,
+    positive_int,
+    weights_arg,
+)
+
 
 def _train(args: argparse.Namespace) -> int:
     from utils.age.run import train_age
 
     metrics = train_age(
-        args.data, args.out, backbone=args.backbone, weights=args.weights,
+        args.data, args.out, backbone=args.backbone, weights=weights_arg(args.weights),
         image_size=args.image_size, loss=args.loss, hidden=args.hidden, epochs=args.epochs,
         lr=args.lr, batch_size=args.batch_size, patience=args.patience,
         finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr, seed=args.seed,
@@ -49,9 +58,9 @@ def _risk_args(parser: argparse.ArgumentParser) -> None:
                         help="minors are younger than this (default: 18)")
     parser.add_argument("--target", type=float, default=0.01,
                         help="largest share of minors the ID rule may pass (default: 0.01)")
-    parser.add_argument("--n-boot", type=int, default=1000,
+    parser.add_argument("--n-boot", type=positive_int, default=1000,
                         help="bootstrap resamples of the MAE interval (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_seed(parser)
 
 
 def add_age(sub: argparse._SubParsersAction) -> None:
@@ -75,27 +84,26 @@ def add_age(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18", "tiny"],
                        help="ImageNet ResNet (torchvision) or the tiny test CNN (default: "
                             "resnet50)")
-    train.add_argument("--weights", default="auto", choices=["auto", "default", "none"],
-                       help="'default' ImageNet, 'none' random, 'auto' ImageNet when available "
-                            "(default: auto)")
-    train.add_argument("--image-size", type=int, default=224, help="photo side in pixels "
+    add_weights(train)
+    train.add_argument("--image-size", type=positive_int, default=224, help="photo side in pixels "
                                                                    "(default: 224)")
     train.add_argument("--loss", default="huber", choices=["huber", "l1"],
                        help="regression loss (default: huber)")
-    train.add_argument("--hidden", type=int, default=256,
+    train.add_argument("--hidden", type=non_negative_int, default=256,
                        help="hidden units of the head, 0 = linear (default: 256)")
-    train.add_argument("--epochs", type=int, default=30, help="head epochs (default: 30)")
+    train.add_argument("--epochs", type=positive_int, default=30, help="head epochs (default: 30)")
     train.add_argument("--lr", type=float, default=1e-3, help="head learning rate (default: 1e-3)")
-    train.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
-    train.add_argument("--patience", type=int, default=8,
+    train.add_argument("--batch-size", type=positive_int, default=64,
+                       help="batch size (default: 64)")
+    train.add_argument("--patience", type=positive_int, default=8,
                        help="epochs without a better validation MAE before stopping (default: 8)")
-    train.add_argument("--finetune-epochs", type=int, default=0,
+    train.add_argument("--finetune-epochs", type=non_negative_int, default=0,
                        help="epochs of last-stage fine-tuning with augmentation (default: 0)")
     train.add_argument("--finetune-lr", type=float, default=1e-4,
                        help="fine-tuning learning rate (default: 1e-4)")
     train.add_argument("--cache", default=str(CACHE_DIR),
                        help=f"feature cache folder (default: {CACHE_DIR})")
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    add_device(train)
     _risk_args(train)
     train.set_defaults(func=_train)
 
@@ -117,5 +125,5 @@ def add_age(sub: argparse._SubParsersAction) -> None:
     utk.add_argument("--source", help="an extracted UTKFace folder (skips the download)")
     utk.add_argument("--download-dir", default=str(DATA_DIR / "utkface_download"),
                      help="where the archive goes (default: WORKDIR's data/utkface_download)")
-    utk.add_argument("--limit", type=int, help="convert only the first N photos")
+    utk.add_argument("--limit", type=positive_int, help="convert only the first N photos")
     utk.set_defaults(func=_utkface)

@@ -59,7 +59,7 @@ def _save_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def train_age(data: str | Path, out: str | Path, *, backbone: str = "resnet50",
-              weights: str = "auto", image_size: int = 224, loss: str = "huber",
+              weights: str | None = "auto", image_size: int = 224, loss: str = "huber",
               hidden: int = 256, epochs: int = 30, lr: float = 1e-3, batch_size: int = 64,
               patience: int = 8, finetune_epochs: int = 0, finetune_lr: float = 1e-4,
               val: float = 0.15, test: float = 0.15, seed: int = 0,

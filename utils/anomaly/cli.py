@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import argparse
 
+from utils.cliargs import add_device, add_seed, positive_int
 from utils.errors import InputError
 
 ROOT_HELP = ("UCSD folder: UCSDped2 itself, its parent, or the archive's folder "
              "(UCSD_Anomaly_Dataset.v1p2)")
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -75,18 +69,18 @@ def add_anomaly(sub: argparse._SubParsersAction) -> None:
                     "with torch.load(weights_only=True)).")
     train.add_argument("root", help=ROOT_HELP)
     train.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
-    train.add_argument("--epochs", type=_positive, default=10, help="epochs (default: 10)")
-    train.add_argument("--size", type=_positive, nargs=2, default=[64, 96],
+    train.add_argument("--epochs", type=positive_int, default=10, help="epochs (default: 10)")
+    train.add_argument("--size", type=positive_int, nargs=2, default=[64, 96],
                        metavar=("HEIGHT", "WIDTH"),
                        help="frames are resized to this, multiples of 4 (default: 64 96)")
-    train.add_argument("--context", type=_positive, default=4,
+    train.add_argument("--context", type=positive_int, default=4,
                        help="past frames the model reads (default: 4)")
-    train.add_argument("--width", type=_positive, default=16,
+    train.add_argument("--width", type=positive_int, default=16,
                        help="channels of the first U-Net level (default: 16)")
-    train.add_argument("--batch-size", type=_positive, default=16, help="default: 16")
+    train.add_argument("--batch-size", type=positive_int, default=16, help="default: 16")
     train.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default: "
                                                               "0.002)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_seed(train)
     train.set_defaults(func=_train)
 
     score = commands.add_parser(
@@ -96,7 +90,7 @@ def add_anomaly(sub: argparse._SubParsersAction) -> None:
     score.add_argument("root", help=ROOT_HELP)
     score.add_argument("--checkpoint", required=True, help="checkpoint from 'anomaly train'")
     score.add_argument("--out", required=True, help="folder for the Parquet tables")
-    score.add_argument("--batch-size", type=_positive,
+    score.add_argument("--batch-size", type=positive_int,
                        help="frames per forward (default: 32 on a GPU; on the CPU, as many "
                             "as 4 frames of 64x96 hold in pixels)")
     score.set_defaults(func=_score)
@@ -107,18 +101,18 @@ def add_anomaly(sub: argparse._SubParsersAction) -> None:
                     "video; --json writes every number (and the permutation importances).")
     evaluate.add_argument("scores", help="folder of Parquet tables from 'anomaly score'")
     evaluate.add_argument("--json", help="JSON file to write the results to")
-    evaluate.add_argument("--folds", type=_positive, default=4,
+    evaluate.add_argument("--folds", type=positive_int, default=4,
                           help="GroupKFold folds, at most one per video (default: 4)")
-    evaluate.add_argument("--n-boot", type=_positive, default=1000,
+    evaluate.add_argument("--n-boot", type=positive_int, default=1000,
                           help="bootstrap resamples of videos (default: 1000)")
-    evaluate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_seed(evaluate)
     evaluate.add_argument("--verbose", action="store_true", help="also print the JSON")
     evaluate.set_defaults(func=_evaluate)
     add_download(commands)
     for parser in (train, score):
         parser.add_argument("--subset", default="UCSDped2", choices=["UCSDped1", "UCSDped2"],
                             help="default: UCSDped2")
-        parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+        add_device(parser)
 
 
 def _download(args: argparse.Namespace) -> int:
@@ -162,11 +156,11 @@ def add_synth(synth_sub: argparse._SubParsersAction) -> None:
                     "and Test/UCSDped2.m; test videos hold a planted fast object or "
                     "wrong-way mover.")
     synth.add_argument("--out", required=True, help="folder to write UCSDped2/ into")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    synth.add_argument("--train-videos", type=_positive, default=4, help="default: 4")
-    synth.add_argument("--test-videos", type=_positive, default=4, help="default: 4")
-    synth.add_argument("--frames", type=_positive, default=40,
+    add_seed(synth)
+    synth.add_argument("--train-videos", type=positive_int, default=4, help="default: 4")
+    synth.add_argument("--test-videos", type=positive_int, default=4, help="default: 4")
+    synth.add_argument("--frames", type=positive_int, default=40,
                        help="frames per video, at least 12 (default: 40)")
-    synth.add_argument("--height", type=_positive, default=64, help="default: 64")
-    synth.add_argument("--width", type=_positive, default=96, help="default: 96")
+    synth.add_argument("--height", type=positive_int, default=64, help="default: 64")
+    synth.add_argument("--width", type=positive_int, default=96, help="default: 96")
     synth.set_defaults(func=_synth)
