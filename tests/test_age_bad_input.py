@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bad_input import one_error_line
 
 from utils.cli import main
 
@@ -87,10 +88,7 @@ ROWS: list[tuple[str, Args, str]] = [
 @pytest.mark.parametrize(("args", "message"), [pytest.param(a, m, id=n) for n, a, m in ROWS])
 def test_bad_input_exits_with_one_line(args: Args, message: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(args(tmp_path)) == 2
-    err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
-    assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
-    assert message in err, err
+    one_error_line(capsys, args(tmp_path), 2, message)
 
 
 def test_help_of_every_age_command(capsys: pytest.CaptureFixture[str]) -> None:

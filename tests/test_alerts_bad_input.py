@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from bad_input import one_error_line
 
 from utils.alerts import files
 from utils.alerts.files import curve_stem
@@ -292,10 +293,7 @@ def test_bad_input_exits_2_with_one_line(command: tuple[str, ...], args: Args, m
                                          sources: dict[str, str], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     argv = [*command, *_with_source_flag(command, args(sources, tmp_path))]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
-    assert message in err, err
+    err = one_error_line(capsys, argv, 2, message)
     assert "s3cret" not in err and "Traceback" not in err
 
 

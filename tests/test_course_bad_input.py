@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from bad_input import one_error_line
 from test_course_cli import _tiny_lab
 
 from utils.cli import main
@@ -47,10 +48,7 @@ TABLE = [pytest.param(command, args, code, message, id=f"{' '.join(command)}: {n
 def test_bad_input_exits_with_one_line(command: tuple[str, ...], args: Args, code: int,
                                        message: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*command, *args(tmp_path)]) == code
-    err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
-    assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
-    assert message in err, err
+    one_error_line(capsys, [*command, *args(tmp_path)], code, message)
 
 
 def test_one_malformed_notebook_does_not_stop_the_class(

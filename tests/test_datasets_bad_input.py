@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from bad_input import one_error_line
 
 from utils.anomaly.synth import write_synthetic_ucsd
 from utils.cli import main
@@ -184,10 +185,7 @@ TABLE = [pytest.param(command, args, code, message, id=f"{command[-1]}: {name}")
 def test_bad_input_exits_with_one_line(command: tuple[str, ...], args: Args, code: int,
                                        message: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*command, *args(tmp_path)]) == code
-    err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
-    assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
-    assert message in err, err
+    one_error_line(capsys, [*command, *args(tmp_path)], code, message)
 
 
 def test_memory_is_checked_before_generating(monkeypatch: pytest.MonkeyPatch) -> None:

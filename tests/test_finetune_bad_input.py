@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import torch
+from bad_input import one_error_line
 from safetensors.torch import save_file
 
 from utils.cli import main
@@ -162,10 +163,7 @@ TABLE = [pytest.param(args, code, message, id=f"{command}: {name}")
 def test_bad_input_exits_with_one_line(args: Args, code: int, message: str,
                                        made: dict[str, Path], tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(args(made, tmp_path)) == code
-    err = capsys.readouterr().err.rsplit("\r", 1)[-1]  # after any progress bar
-    assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
-    assert message in err, err
+    one_error_line(capsys, args(made, tmp_path), code, message)
 
 
 def test_broken_clip_links_are_listed_not_skipped(made: dict[str, Path], tmp_path: Path,
