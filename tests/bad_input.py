@@ -16,3 +16,12 @@ def one_error_line(capture: Any, argv: list[str], code: int, message: str) -> st
     assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err
     assert message in err, err
     return err
+
+
+def table(commands: dict[tuple[str, ...], list[Any]]) -> list[Any]:
+    """``{command: [(name, args, code, message), ...]}`` as pytest parameters
+    ``(command, args, code, message)``, each named ``"<command>: <name>"``."""
+    import pytest
+
+    return [pytest.param(command, args, code, message, id=f"{' '.join(command)}: {name}")
+            for command, rows in commands.items() for name, args, code, message in rows]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from bad_input import one_error_line
+from bad_input import one_error_line, table
 from test_course_cli import _tiny_lab
 
 from utils.cli import main
@@ -40,8 +40,7 @@ LABS: list[tuple[str, Args, int, str]] = [
      "/proc/labs: cannot create folder"),
 ]
 COMMANDS = {("course", "release"): RELEASE, ("course", "grade"): GRADE, ("labs", "run"): LABS}
-TABLE = [pytest.param(command, args, code, message, id=f"{' '.join(command)}: {name}")
-         for command, rows in COMMANDS.items() for name, args, code, message in rows]
+TABLE = table(COMMANDS)
 
 
 @pytest.mark.parametrize(("command", "args", "code", "message"), TABLE)

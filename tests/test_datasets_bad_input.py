@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from bad_input import one_error_line
+from bad_input import one_error_line, table
 
 from utils.anomaly.synth import write_synthetic_ucsd
 from utils.cli import main
@@ -177,8 +177,7 @@ ANOMALY_EVALUATE: list[tuple[str, Args, int, str]] = [
 COMMANDS = {("data", "check"): CHECK, ("data", "synth"): SYNTH, ("data", "split"): SPLIT,
             ("anomaly", "train"): ANOMALY_TRAIN, ("anomaly", "score"): ANOMALY_SCORE,
             ("anomaly", "evaluate"): ANOMALY_EVALUATE}
-TABLE = [pytest.param(command, args, code, message, id=f"{command[-1]}: {name}")
-         for command, rows in COMMANDS.items() for name, args, code, message in rows]
+TABLE = table(COMMANDS)
 
 
 @pytest.mark.parametrize(("command", "args", "code", "message"), TABLE)
