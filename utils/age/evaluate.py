@@ -18,7 +18,7 @@ BANDS = (0, 13, 18, 25, 40, 60, 121)  # edges: 0-12, 13-17, 18-24, 25-39, 40-59,
 GOAL_MAE = 8.0  # the retail brief's target, years
 
 
-def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+def checked_ages(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     y, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     if y.shape != p.shape or y.ndim != 1 or not len(y):
         raise InputError(f"real and predicted ages must be equal-length non-empty 1-d arrays, "
@@ -29,7 +29,7 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mae(y_true: Any, y_pred: Any) -> float:
-    y, p = _pair(y_true, y_pred)
+    y, p = checked_ages(y_true, y_pred)
     return float(np.abs(y - p).mean())
 
 
@@ -37,7 +37,7 @@ def mae_interval(y_true: Any, y_pred: Any, *, legal_age: float = 18, n_boot: int
                  level: float = 0.95, seed: int = 0) -> BootstrapCI:
     """MAE with a percentile bootstrap interval over photos (:func:`utils.metrics.bootstrap_ci`,
     resamples stratified by minor/adult so each keeps the test set's number of minors)."""
-    y, p = _pair(y_true, y_pred)
+    y, p = checked_ages(y_true, y_pred)
     return bootstrap_ci(y < legal_age, np.abs(y - p), lambda _, err: float(np.mean(err)),
                         n_boot=n_boot, level=level, seed=seed)
 
@@ -69,7 +69,7 @@ def mae_by_band(y_true: Any, y_pred: Any, edges: Any = BANDS) -> pd.DataFrame:
     negative bias means the model makes that band look younger). Empty bands have NaN."""
     import pandas as pd
 
-    y, p = _pair(y_true, y_pred)
+    y, p = checked_ages(y_true, y_pred)
     band = age_band(y, edges)
     rows = []
     for k, label in enumerate(band_labels(edges)):

@@ -25,9 +25,9 @@ def id_rule_table(y_true: Any, y_pred: Any, *, legal_age: float = 18,
     whole year from the legal age to one past the highest prediction."""
     import pandas as pd
 
-    from utils.age.evaluate import _pair
+    from utils.age.evaluate import checked_ages
 
-    y, p = _pair(y_true, y_pred)
+    y, p = checked_ages(y_true, y_pred)
     if thresholds is None:
         thresholds = np.arange(np.floor(legal_age), max(np.ceil(p.max()) + 1, legal_age + 1))
     x = np.asarray(thresholds, dtype=float)

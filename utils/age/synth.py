@@ -18,7 +18,7 @@ import numpy as np
 
 from utils.age.data import IMAGES_DIR, LABELS_FILE, PERSONS_FILE
 from utils.datamode import DataChoice, FetchReal, choose_data
-from utils.datasets.synth import MARKER, _data_paths, _prepare
+from utils.datasets.synth import MARKER, dataset_paths, prepare_synthetic
 from utils.errors import InputError
 from utils.io import atomic_path, write_json
 from utils.paths import DATA_DIR
@@ -88,7 +88,7 @@ def write_synthetic_faces(out: str | Path, *, persons: int = 40, photos_per_pers
     params = {"kind": "faces", "seed": seed, "persons": persons,
               "photos_per_person": photos_per_person, "size": size}
     owned = [out / IMAGES_DIR, out / LABELS_FILE, out / PERSONS_FILE]
-    if _prepare(out, params, owned):
+    if prepare_synthetic(out, params, owned):
         return out
     rng = np.random.default_rng(seed)
     (out / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
@@ -121,6 +121,6 @@ def choose_faces(mode: str = "auto", *, real_path: str | Path | None = None,
     else the photos ``fetch_real`` brings (``utils.age.utkface.utkface_faces``), else the
     stand-in in ``<data_dir>/synthetic/faces`` (keyword arguments of write_synthetic_faces);
     ``data_dir`` is WORKDIR's ``data`` folder (default: the one of ``$ACTIONLAB_WORKDIR``)."""
-    real, generated = _data_paths(data_dir, "faces", FACES_DIR)
+    real, generated = dataset_paths(data_dir, "faces", FACES_DIR)
     return choose_data(mode, real if real_path is None else Path(real_path).expanduser(),
                        lambda: write_synthetic_faces(generated, **synthetic), fetch_real)

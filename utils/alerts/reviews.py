@@ -125,12 +125,12 @@ def _write_file(frame: pd.DataFrame, path: Path) -> None:
 def _engine(url: str) -> tuple[sa.Engine, str]:
     import sqlalchemy as sa
 
-    from utils.alerts.sources import _check_sqlite, display_source
+    from utils.alerts.sources import check_sqlite, display_source
 
     shown = display_source(url)
     try:
         parsed = sa.engine.make_url(url)
-        _check_sqlite(parsed, shown)
+        check_sqlite(parsed, shown)
         return sa.create_engine(parsed), shown
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise InputError(f"{shown}: not a usable SQLAlchemy URL ({type(exc).__name__})") from None

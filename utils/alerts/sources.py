@@ -211,7 +211,7 @@ def _reflect(engine: sa.Engine, url: str, table: str) -> sa.Table:
                          "choose one with --table") from None
 
 
-def _check_sqlite(url: sa.URL, shown: str) -> None:
+def check_sqlite(url: sa.URL, shown: str) -> None:
     """A SQLite URL must name an existing file: SQLite would create an empty database and
     every later message would be about a missing table rather than the wrong path."""
     database = url.database or ""
@@ -229,7 +229,7 @@ def _read_sql(source: str, table: str, store: str | None, camera: str | None) ->
     url = display_source(source)  # every message shows the URL without its password
     try:
         parsed = sa.engine.make_url(source)
-        _check_sqlite(parsed, url)
+        check_sqlite(parsed, url)
         engine = sa.create_engine(parsed)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise InputError(f"{url}: not a usable SQLAlchemy URL ({type(exc).__name__})") from None

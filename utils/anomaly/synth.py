@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from utils.anomaly.ucsd import UCSD_DIR
 from utils.datamode import DataChoice, FetchReal, choose_data
-from utils.datasets.synth import MARKER, _data_paths, _prepare
+from utils.datasets.synth import MARKER, dataset_paths, prepare_synthetic
 from utils.errors import InputError
 from utils.io import make_folder, write_json
 
@@ -132,7 +132,7 @@ def write_synthetic_ucsd(out: str | Path, *, seed: int = 0, train_videos: int = 
               "test_videos": test_videos, "frames": frames, "height": height, "width": width,
               "walkers": walkers}
     root = out / SUBSET
-    if _prepare(out, params, [root]):
+    if prepare_synthetic(out, params, [root]):
         return out
     rng = np.random.default_rng(seed)
     background = _background(height, width, rng)
@@ -165,6 +165,6 @@ def choose_ucsd(mode: str = "auto", *, data_dir: Path | None = None,
     ``fetch_real`` brings (``utils.anomaly.download.ucsd_archive``), else the stand-in in
     ``<data_dir>/synthetic/ucsd`` (keyword arguments of :func:`write_synthetic_ucsd`);
     ``data_dir`` is WORKDIR's ``data`` folder (default: the one of ``$ACTIONLAB_WORKDIR``)."""
-    real, generated = _data_paths(data_dir, "ucsd", UCSD_DIR)
+    real, generated = dataset_paths(data_dir, "ucsd", UCSD_DIR)
     return choose_data(mode, real, lambda: write_synthetic_ucsd(generated, **synthetic),
                        fetch_real)

@@ -88,7 +88,7 @@ def available_memory() -> int:
         return 2**63  # unknown: do not refuse
 
 
-def _prepare(out: Path, params: dict, owned: list[Path]) -> bool:
+def prepare_synthetic(out: Path, params: dict, owned: list[Path]) -> bool:
     """True when ``out`` already holds this exact synthetic data. Otherwise clear what an earlier
     synthetic run wrote there (never real data: no marker, no deletion) and return False."""
     marker = make_folder(out) / MARKER  # a file in the way is one line, not a traceback
@@ -177,7 +177,7 @@ def write_synthetic_kinetics(
             start = int(rng.integers(0, 300))
             name = clip_filename(label, _youtube_id(rng, with_dash=j % 3 == 0), start, start + 10)
             plan.append((name, c))
-    if _prepare(out, params, sorted(out.glob("*.mp4"))):
+    if prepare_synthetic(out, params, sorted(out.glob("*.mp4"))):
         return out
     for i, (name, c) in enumerate(tqdm(plan, desc="synthetic Kinetics", disable=not progress)):
         frames = _motion_clip(c, classes, size, np.random.default_rng([seed, i]))
@@ -306,7 +306,7 @@ def write_synthetic_dcsass(
     params = {"kind": "dcsass", "seed": seed, "category": category, "videos": videos,
               "clips_per_video": clips_per_video, "positive_rate": positive_rate,
               "size": asdict(size), "both_copies": both_copies}
-    if _prepare(out, params, [out / COPY_NAME, out / SECOND_COPY.parts[0]]):
+    if prepare_synthetic(out, params, [out / COPY_NAME, out / SECOND_COPY.parts[0]]):
         return out
     rng = np.random.default_rng(seed)
     numbers = np.sort(rng.choice(np.arange(1, max(60, 2 * videos) + 1), videos, replace=False))
@@ -340,7 +340,7 @@ def choose_dcsass(mode: str = "auto", *, data_dir: Path | None = None,
     ``fetch_real``, else the synthetic stand-in written to ``DATA_DIR/synthetic/dcsass`` with
     ``synthetic`` (keyword arguments of write_synthetic_dcsass); ``data_dir`` is WORKDIR's
     ``data`` folder (default: the one of ``$ACTIONLAB_WORKDIR``)."""
-    real, generated = _data_paths(data_dir, "dcsass", DCSASS_DIR)
+    real, generated = dataset_paths(data_dir, "dcsass", DCSASS_DIR)
     return choose_data(mode, real, lambda: write_synthetic_dcsass(generated, **synthetic),
                        fetch_real)
 
@@ -350,12 +350,12 @@ def choose_kinetics_sample(mode: str = "auto", *, data_dir: Path | None = None,
     """``DATA_DIR/kinetics_sample`` when present, else a sample fetched by ``fetch_real``, else
     a synthetic sample in ``DATA_DIR/synthetic/kinetics_sample`` (keyword arguments of
     write_synthetic_kinetics)."""
-    real, generated = _data_paths(data_dir, "kinetics_sample", KINETICS_SAMPLE_DIR)
+    real, generated = dataset_paths(data_dir, "kinetics_sample", KINETICS_SAMPLE_DIR)
     return choose_data(mode, real, lambda: write_synthetic_kinetics(generated, **synthetic),
                        fetch_real)
 
 
-def _data_paths(data_dir: Path | None, name: str, default: Path) -> tuple[Path, Path]:
+def dataset_paths(data_dir: Path | None, name: str, default: Path) -> tuple[Path, Path]:
     """(real folder, synthetic folder) of dataset ``name`` under ``data_dir``."""
     if data_dir is None:
         return default, SYNTHETIC_DIR / name
