@@ -254,3 +254,28 @@ def simulate(*, copies: int, n_rows: int, reference_weeks: int = 8, drift_week: 
                           "reviews": "labelling random alerts of the day"},
             "drift": summarise_drift(drift),
             "reviews": summarise_reviews(reviews)}
+
+
+def _weeks(delay: float | None) -> str:
+    return "never" if delay is None else f"{delay:g} week(s)"
+
+
+def summary_text(measured: dict[str, Any]) -> str:
+    """The simulation's result in two paragraphs (markdown), every number read from
+    ``measured`` (:func:`simulate`'s output or the benchmark's JSON)."""
+    d, r, s = measured["drift"], measured["reviews"], measured["settings"]
+    return (
+        f"Over {d['copies']} copies: the score shift was detected in {d['score_detected']:.0%} "
+        f"of them (median delay {_weeks(d['score_delay_median'])}, worst "
+        f"{_weeks(d['score_delay_max'])}), the doubled volume in {d['volume_detected']:.0%} "
+        f"(median delay {_weeks(d['volume_delay_median'])}). On the cameras left alone, "
+        f"{d['false_alarm_rate_per_camera_week']:.2%} of camera-weeks alarmed with the "
+        f"correction across cameras, {d['false_alarm_rate_uncorrected']:.2%} without it; "
+        f"{d['calm_cameras_with_any_alarm']:.0%} of the calm cameras alarmed at least once.\n\n"
+        f"Reviews ({s['budget']} a day for {s['review_days']} days, {s['miss_rate']:.0%} of "
+        f"thefts missed by the export, plan at {s['target_fp_reduction']:.0%} FP reduction): the "
+        f"queue recovered {r['queue']['tp_recovered_per_100_reviews']:.2f} thefts per 100 "
+        f"reviews, random labelling {r['random']['tp_recovered_per_100_reviews']:.2f} (the queue "
+        f"ahead in {r['copies_queue_ahead']} of {d['copies']} copies, behind in "
+        f"{r['copies_queue_behind']}); with every label right the plan would lose "
+        f"{r['oracle_tp_lost_mean']:.1f} thefts.")
