@@ -217,6 +217,6 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
     report.set_defaults(func=_report)
 
 
-    from utils.alerts.cli_followup import add_followup
+    from utils.alerts.cli_false_positives import add_false_positive_commands
 
-    add_followup(commands, _add_source)
+    add_false_positive_commands(commands, _add_source)

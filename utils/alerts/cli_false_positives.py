@@ -65,8 +65,8 @@ def _monitor(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_followup(commands: argparse._SubParsersAction,
-                 add_source: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_false_positive_commands(commands: argparse._SubParsersAction,
+                                add_source: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register the commands under ``alerts``; ``add_source`` adds ``--source`` and ``--table``
     as every alerts command has them."""
     queue = commands.add_parser(
