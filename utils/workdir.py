@@ -40,10 +40,6 @@ class Workdir:
         return self.data / "features"
 
     @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
     def runs(self) -> Path:
         return self.root / "runs"
 
