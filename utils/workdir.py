@@ -1,4 +1,4 @@
-"""WORKDIR: the one folder holding data, checkpoints, feature caches, runs and outputs.
+"""WORKDIR: the one folder holding data, feature caches, runs and outputs.
 
 Each Colab notebook runs on its own machine, so what one notebook leaves for the next (2.1's run
 for 2.2 and 2.3, the Kinetics sample for 1.x, the alerts CSV for 3.x) must live here; on Colab,
