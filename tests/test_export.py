@@ -155,3 +155,23 @@ def test_predict_backend_onnx_matches_eager(tmp_path: Path,
     assert [n for n, _ in printed["onnx"]] == [n for n, _ in printed["eager"]]
     np.testing.assert_allclose([p for _, p in printed["onnx"]],
                                [p for _, p in printed["eager"]], atol=1e-4)
+
+
+def _report(model: str, diff: float, ok: bool, top5: bool = True) -> export.ExportReport:
+    return export.ExportReport(model, Path(f"{model}.onnx"), export.OPSET, (1, 3, 4, 8, 8), 0.1,
+                               1.0, max_abs_diff=diff, top5_same=top5, tolerance=1e-4,
+                               parity_ok=ok)
+
+
+def test_parity_sentence_reads_its_numbers_from_the_reports() -> None:
+    good = [_report("a", 2e-6, True), _report("b", 1.5e-5, True)]
+    text = export.parity_sentence(good)
+    assert text.startswith("Largest absolute logit difference: 1.5e-05 (b), against its "
+                           "tolerance 1.0e-04; 2 of 2 exported model(s) pass")
+    assert "within float32 rounding" in text and "Failing" not in text
+    bad = export.parity_sentence([*good, _report("slowfast_r50", 9.1e-4, False, top5=False)])
+    assert "Largest absolute logit difference: 9.1e-04 (slowfast_r50)" in bad
+    assert "2 of 3 exported model(s) pass" in bad
+    assert "Failing: slowfast_r50 (max |diff| 9.1e-04 vs tolerance 1.0e-04, top-5 different)" in bad
+    assert "within float32 rounding" not in bad
+    assert export.parity_sentence([]) == "No export was checked for parity."

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from utils.models.backends import (
 )
 
 __all__ = ["ATOL", "OPSET", "RTOL", "ExportBlocked", "ExportReport", "export_onnx",
-           "median_latency_ms", "model_input", "ort_session", "parity"]
+           "median_latency_ms", "model_input", "ort_session", "parity", "parity_sentence"]
 
 # Parity tolerance on logits: ATOL + RTOL * max |logit|. Measured with random weights (batch of
 # two independent clips at the preset shape), ONNX Runtime differs from eager float32 by at most
@@ -126,6 +126,27 @@ def parity(model: Any, onnx_path: str | Path, x: torch.Tensor) -> dict[str, Any]
         for i in range(len(ref)))
     return {"max_abs_diff": diff, "top5_same": same, "tolerance": tolerance,
             "parity_ok": diff <= tolerance and (same or near_tie)}
+
+
+def parity_sentence(reports: Sequence[ExportReport]) -> str:
+    """What the parity checks of ``reports`` show, in one paragraph whose every number is read
+    from them: the largest difference against its tolerance, and which models fail."""
+    checked = [r for r in reports if r.max_abs_diff is not None and r.tolerance is not None]
+    if not checked:
+        return "No export was checked for parity."
+    worst = max(checked, key=lambda r: r.max_abs_diff or 0.0)
+    failed = [r for r in checked if not r.parity_ok]
+    text = (f"Largest absolute logit difference: {worst.max_abs_diff:.1e} ({worst.model}), "
+            f"against its tolerance {worst.tolerance:.1e}; {len(checked) - len(failed)} of "
+            f"{len(checked)} exported model(s) pass the parity check.")
+    if not failed:
+        return text + (" Every difference is within float32 rounding: the ONNX graphs compute "
+                       "what PyTorch computes.")
+    return text + " Failing: " + "; ".join(
+        f"{r.model} (max |diff| {r.max_abs_diff:.1e} vs tolerance {r.tolerance:.1e}, top-5 "
+        f"{'same' if r.top5_same else 'different'})" for r in failed) + (
+        ". A difference beyond rounding means the graph computes something else: compare "
+        "its inputs and operators with the PyTorch model's before shipping it.")
 
 
 def median_latency_ms(fn: Callable[[torch.Tensor], Any], x: torch.Tensor, *, warmup: int = 2,
