@@ -54,6 +54,12 @@ def my_parity(reference, candidate, k=5):
     same = (np.argsort(r, axis=1)[:, :k] == np.argsort(c, axis=1)[:, :k]).all()
     return float(np.abs(c - r).max()), bool(same)
 ''',
+        "ranked along the batch axis": '''
+def my_parity(reference, candidate, k=5):
+    r, c = np.asarray(reference), np.asarray(candidate)
+    same = (np.argsort(-r, axis=0)[:k] == np.argsort(-c, axis=0)[:k]).all()
+    return float(np.abs(c - r).max()), bool(same)
+''',
         "constant answer": '''
 def my_parity(reference, candidate, k=5):
     return 0.0, True
