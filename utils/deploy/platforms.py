@@ -159,10 +159,10 @@ def cost_table(platforms: Sequence[Platform], n_cameras: Sequence[int], windows_
             devices = (devices_needed(n, windows_per_s, rate, edge=edge) if rate is not None
                        else n if edge else None)
             opex = math.nan if devices is None else monthly_opex_usd(p, devices, usd_per_kwh)
-            row: dict[str, Any] = {"platform": p.platform, "label": p.label, "placement": p.placement,
-                   "n_cameras": n, "devices": devices,
-                   "throughput_checked": rate is not None,
-                   "opex_per_camera_month": opex / n, "needs": "; ".join(p.needs())}
+            row: dict[str, Any] = {
+                "platform": p.platform, "label": p.label, "placement": p.placement,
+                "n_cameras": n, "devices": devices, "throughput_checked": rate is not None,
+                "opex_per_camera_month": opex / n, "needs": "; ".join(p.needs())}
             for end, price in (("low", p.price_low_usd), ("high", p.price_high_usd)):
                 capex = math.nan if devices is None or price is None else devices * price
                 row[f"capex_per_camera_{end}"] = capex / n
