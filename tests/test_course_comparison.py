@@ -174,7 +174,9 @@ def test_compare_with_course_reproduces_the_run_and_leaks_only_in_the_random_spl
     assert shared[RANDOM_SPLIT] == shared[BOTH] > 0
     split = result.clip_level_scores["split"]
     assert (split == "test").sum() == math.ceil(0.15 * len(split))  # scikit-learn's rounding
-    assert not result.pretrained and not result.synthetic
+    assert not result.pretrained
+    assert result.sentence(synthetic=True) == comparison_sentence(
+        result.table, target_recall=0.8, synthetic=True, pretrained=False)
     assert result.to_dict()["course"]["given_data"] is True
 
 

@@ -117,11 +117,16 @@ class CourseComparison:
     rerun_max_abs_diff: float  # |scores of the run's split retrained here - scores.csv|, max
     target_recall: float
     pretrained: bool  # the run's backbone had published weights
-    synthetic: bool  # the run's data was the synthetic stand-in
+
+    def sentence(self, *, synthetic: bool) -> str:
+        """:func:`comparison_sentence` of this comparison (``synthetic``: the data is the
+        stand-in, which the run's folder path alone does not tell)."""
+        return comparison_sentence(self.table, target_recall=self.target_recall,
+                                   synthetic=synthetic, pretrained=self.pretrained)
 
     def to_dict(self) -> dict[str, Any]:
         return {"target_recall": self.target_recall, "pretrained": self.pretrained,
-                "synthetic_data": self.synthetic, "rerun_max_abs_diff": self.rerun_max_abs_diff,
+                "rerun_max_abs_diff": self.rerun_max_abs_diff,
                 "protocols": self.table.to_dict(orient="records"),
                 "course": {"precision": [COURSE.precision_low, COURSE.precision_high],
                            "recall": COURSE.recall, "source": COURSE.source,
@@ -200,8 +205,7 @@ def compare_with_course(run_dir: str | Path, *, cache_dir: str | Path | None,
         clip_level_scores=clip_level,
         rerun_max_abs_diff=float(np.max(np.abs(rerun["score"].to_numpy()
                                                - scores["score"].to_numpy()))),
-        target_recall=target_recall, pretrained=pretrained,
-        synthetic=bool(config.get("synthetic_data", False)))
+        target_recall=target_recall, pretrained=pretrained)
 
 
 # --------------------------------------------------------------------------- the sentence
