@@ -139,8 +139,10 @@ def test_plot_shows_every_protocol_beside_the_course() -> None:
     ticks = zip(precision_ax.get_yticks(), precision_ax.get_yticklabels(), strict=True)
     top_down = [label.get_text() for _, label in sorted(ticks, key=lambda t: -t[0])]
     assert top_down == list(table["protocol"])  # this lab's protocol on top
-    assert precision_ax.get_legend_handles_labels()[1] == ["course (reported)"]
-    assert recall_ax.get_legend_handles_labels()[1] == ["course (reported)"]
+    for ax in (precision_ax, recall_ax):
+        assert "course (reported, given data)" in ax.get_legend_handles_labels()[1]
+    assert precision_ax.patches[0].get_x() == 0.70  # the course's precision range, shaded
+    assert precision_ax.patches[0].get_width() == pytest.approx(0.03)
     plt.close(fig)
 
 

@@ -46,6 +46,11 @@ class CourseFigure:
     recall: float
     source: str
 
+    def text(self) -> str:
+        """"precision 70 %-73 % at recall 80 %" (this figure's values)."""
+        return (f"precision {_pct(self.precision_low)}-{_pct(self.precision_high)} at recall "
+                f"{_pct(self.recall)}")
+
 
 COURSE = CourseFigure(
     precision_low=0.70, precision_high=0.73, recall=0.80,
@@ -265,9 +270,7 @@ def comparison_sentence(table: pd.DataFrame, *, target_recall: float,
         f"With this lab's protocol (clips split by source video, threshold chosen on validation "
         f"for recall {_pct(target_recall)}), the test precision is "
         f"{_with_interval(lab, 'precision')} at test recall {_with_interval(lab, 'recall')}, "
-        f"which {reached} the target; the course reported precision "
-        f"{_pct(course.precision_low)}-{_pct(course.precision_high)} at recall "
-        f"{_pct(course.recall)}, and "
+        f"which {reached} the target; the course reported {course.text()}, and "
         f"{_relation(lab['precision_low'], lab['precision_high'], course)}."]
     if not math.isclose(target_recall, course.recall):
         parts.append(f"The target recall here is not the course's: set it to "
@@ -294,26 +297,29 @@ def plot_protocols(table: pd.DataFrame, *, course: CourseFigure = COURSE) -> Fig
     course's reported values (shaded: given data, not measured)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     ypos = np.arange(len(table))[::-1]
     for ax, metric in zip(axes, ("precision", "recall"), strict=True):
         value = table[metric].to_numpy(dtype=float)
         err = np.abs(np.vstack([value - table[f"{metric}_low"].to_numpy(dtype=float),
                                 table[f"{metric}_high"].to_numpy(dtype=float) - value]))
-        colours = ["tab:blue" if on == "val" else "tab:red" for on in table["threshold_on"]]
         ax.errorbar(value, ypos, xerr=np.nan_to_num(err), fmt="none", ecolor="tab:gray",
-                    capsize=3)
-        ax.scatter(value, ypos, c=colours, zorder=3)
+                    capsize=3, label="95 % interval by source video")
+        for on, colour, label in (("val", "tab:blue", "threshold chosen on validation"),
+                                  ("test", "tab:red", "threshold tuned on test")):
+            mine = (table["threshold_on"] == on).to_numpy()
+            ax.scatter(value[mine], ypos[mine], color=colour, zorder=3, label=label)
         if metric == "precision":
             ax.axvspan(course.precision_low, course.precision_high, color="tab:orange",
-                       alpha=0.3, label="course (reported)")
+                       alpha=0.3, label="course (reported, given data)")
         else:
-            ax.axvline(course.recall, color="tab:orange", lw=2, label="course (reported)")
-        ax.set(xlim=(0, 1.02), xlabel=f"test {metric}", title=f"Test {metric}")
+            ax.axvline(course.recall, color="tab:orange", lw=2,
+                       label="course (reported, given data)")
+        ax.set(xlim=(-0.02, 1.02), ylim=(-0.6, len(table) - 0.4), xlabel=f"test {metric}",
+               title=f"Test {metric}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left")
     axes[0].set_yticks(ypos, table["protocol"])
-    fig.suptitle("Protocols at the target recall (bars: 95 % intervals by source video; red: "
-                 "threshold tuned on test)", fontsize=9)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
