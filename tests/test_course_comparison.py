@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import precision_score, recall_score
 
+from utils.datasets.splits import grouped_split
 from utils.datasets.synth import ClipSize, write_synthetic_dcsass
 from utils.errors import InputError
 from utils.finetune.course_comparison import (
@@ -27,6 +28,7 @@ from utils.finetune.course_comparison import (
     plot_protocols,
     protocol_table,
 )
+from utils.finetune.evaluate import random_split, split_scores
 from utils.finetune.run import finetune
 from utils.finetune.thresholds import grouped_bootstrap
 
@@ -74,6 +76,34 @@ def test_protocol_rows_match_brute_force_and_scikit_learn(target: float) -> None
         assert row.videos_shared == len(set(test["source_video"]) & train_videos)
     assert table.set_index("protocol").loc[THIS_LAB, "videos_shared"] == 0
     assert table.set_index("protocol").loc[BOTH, "videos_shared"] == 12
+
+
+def test_a_random_split_rewards_memorised_videos_and_the_grouped_split_does_not() -> None:
+    """Thefts that look different in every source video: the course's head can only learn them
+    by heart. Split clip by clip, the test videos were seen in training and the precision looks
+    perfect; split by video, it stays near the positive rate (a quarter). (b) measures exactly
+    this (seeds 0-4 of the data all give 1.0 against 0.08-0.30)."""
+    rng = np.random.default_rng(0)
+    videos, clips, dim = 24, 12, 32
+    direction = rng.normal(size=(videos, dim)) * 3  # each video's own look of a theft
+    rows, x = [], []
+    for v in range(videos):
+        for k in range(clips):
+            label = int(k < 3)
+            rows.append({"clip": f"V{v:02d}_x264_{k}", "source_video": f"V{v:02d}_x264",
+                         "label": label})
+            x.append(rng.normal(size=dim) + label * direction[v])
+    table = pd.DataFrame(rows)
+    labels = table["label"].to_numpy()
+    settings = {"kind": "course", "epochs": 10, "lr": 1e-2, "patience": 10, "seed": 0}
+    grouped = split_scores(np.array(x), table, grouped_split(
+        table["clip"], table["source_video"], labels, seed=0)["split"].to_numpy(), **settings)
+    clip_level = split_scores(np.array(x), table, random_split(labels, 0.15, 0.15, 0),
+                              **settings)
+    rows_of = protocol_table(grouped, clip_level, target_recall=0.8, n_boot=20) \
+        .set_index("protocol")["precision"]
+    assert rows_of[RANDOM_SPLIT] == rows_of[BOTH] == 1.0
+    assert rows_of[THIS_LAB] < 0.4
 
 
 def test_a_split_without_test_rows_is_refused() -> None:
