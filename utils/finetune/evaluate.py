@@ -88,7 +88,7 @@ def threshold_optimism(scores: pd.DataFrame, *, rule: str = "max_f1",
             "optimism_f1_points": 100 * (f1_test - f1_val)}
 
 
-def _random_split(labels: np.ndarray, val: float, test: float, seed: int) -> np.ndarray:
+def random_split(labels: np.ndarray, val: float, test: float, seed: int) -> np.ndarray:
     """Clip-level stratified random split (the course's): an array of split names."""
     from sklearn.model_selection import train_test_split
 
@@ -99,6 +99,24 @@ def _random_split(labels: np.ndarray, val: float, test: float, seed: int) -> np.
     split = np.empty(len(labels), dtype=object)
     split[train_idx], split[val_idx], split[test_idx] = "train", "val", "test"
     return split
+
+
+def split_scores(x: Any, table: pd.DataFrame, split: Any, **train_kwargs: Any) -> pd.DataFrame:
+    """Train a head on the rows whose ``split`` is "train" (early-stopped on "val") and score
+    every row: ``table`` (one row per row of ``x``, with a ``label`` column) plus ``split`` and
+    ``score``. ``train_kwargs`` go to :func:`train_head`."""
+    from utils.finetune.head import predict, train_head
+
+    x = np.asarray(x, dtype=np.float32)
+    split = np.asarray(split, dtype=object)
+    if not len(x) == len(table) == len(split):
+        raise InputError(f"x has {len(x)} rows, table {len(table)}, split {len(split)}")
+    labels = table["label"].to_numpy(dtype=np.int64)
+    train, val = split == "train", split == "val"
+    result = train_head(x[train], labels[train], x[val], labels[val],
+                        **{**train_kwargs, "progress": False})
+    device = train_kwargs.get("device", "cpu")  # the head stays where it was trained
+    return table.assign(split=split, score=predict(result.head, x, device=device))
 
 
 def leakage_comparison(x: Any, table: pd.DataFrame, *, seeds: Sequence[int] = (0, 1, 2),
@@ -114,23 +132,17 @@ def leakage_comparison(x: Any, table: pd.DataFrame, *, seeds: Sequence[int] = (0
     import pandas as pd
 
     from utils.datasets.splits import grouped_split
-    from utils.finetune.head import predict, train_head
 
     x = np.asarray(x, dtype=np.float32)
     labels = table["label"].to_numpy(dtype=np.int64)
-    if len(x) != len(table):
-        raise InputError(f"x has {len(x)} rows, table {len(table)}")
     rows = []
     for seed in seeds:
         grouped = grouped_split(table["clip"].tolist(), table["source_video"].tolist(),
                                 labels.tolist(), val=val, test=test, seed=seed)["split"]
-        for kind, split in (("clip-level random", _random_split(labels, val, test, seed)),
+        for kind, split in (("clip-level random", random_split(labels, val, test, seed)),
                             ("grouped by source video", grouped.to_numpy())):
             part = {s: split == s for s in ("train", "val", "test")}
-            result = train_head(x[part["train"]], labels[part["train"]], x[part["val"]],
-                                labels[part["val"]], **{**train_kwargs, "seed": seed,
-                                                        "progress": False})
-            scores = table.assign(split=split, score=predict(result.head, x))
+            scores = split_scores(x, table, split, **{**train_kwargs, "seed": seed})
             thr = choose_threshold(labels[part["val"]], scores["score"][part["val"]], rule)
             report = binary_report(labels[part["test"]], scores["score"][part["test"]],
                                    thr.value)
