@@ -1,14 +1,19 @@
-"""Lab 1.1's exercises as nbgrader releases them: the autograded checks pass on the solutions,
-fail on the student version (solutions cleared by nbgrader's own preprocessor), and fail on
-plausible wrong answers and on a constant one (so a check that cannot fail would be caught)."""
+"""Lab 1's exercises (1.1, 1.3, 1.4) as nbgrader releases them: the autograded checks pass on
+the solutions, fail on the student version (solutions and hidden tests cleared by nbgrader's own
+preprocessors), and fail on plausible wrong answers and on a constant one, so a check that cannot
+fail is caught here. The hidden tests build their own inputs; the namespaces below only stand in
+for what the notebook defined before (the 1.4 clip's own table may be empty)."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from nbgrader_helpers import (
     assert_exercise_layout,
@@ -19,11 +24,34 @@ from nbgrader_helpers import (
 
 from utils.paths import REPO_ROOT
 
-NOTEBOOK = REPO_ROOT / "lab1_pretrained" / "01_pretrained_benchmark.ipynb"
-EXERCISES = [("ex1_sampling_solution", "ex1_sampling_test"),
-             ("ex2_topk_solution", "ex2_topk_test"),
-             ("ex3_videos_solution", "ex3_videos_test"),
-             ("ex4_budget_solution", "ex4_budget_test")]
+LAB = REPO_ROOT / "lab1_pretrained"
+BENCHMARK, LIVE, YOLO = "01_pretrained_benchmark", "03_live_demo", "04_yolo_boxes_pose"
+EXERCISES = {
+    BENCHMARK: [("ex1_sampling_solution", "ex1_sampling_test"),
+                ("ex2_topk_solution", "ex2_topk_test"),
+                ("ex3_videos_solution", "ex3_videos_test"),
+                ("ex4_budget_solution", "ex4_budget_test")],
+    LIVE: [("ex1_summary_solution", "ex1_summary_test"),
+           ("ex2_subset_solution", "ex2_subset_test")],
+    YOLO: [("ex1_tracks_solution", "ex1_tracks_test"),
+           ("ex2_skeleton_solution", "ex2_skeleton_test")],
+}
+
+
+def _skeleton(compare: str, divide: str) -> str:
+    """A version of 1.4's skeleton features with the wrist test and the span's divisor given."""
+    return f'''
+def my_skeleton_features(table):
+    return pd.DataFrame({{
+        "track_id": table["track_id"], "frame": table["frame"],
+        "wrist_above_shoulder": (table["right_wrist_y"] {compare}
+                                 table["right_shoulder_y"]).astype(float),
+        "arm_span": np.hypot(table["right_wrist_x"] - table["left_wrist_x"],
+                             table["right_wrist_y"] - table["left_wrist_y"]) {divide},
+    }})
+'''
+
+
 WRONG = {
     "ex1_sampling_solution": {
         "evenly spread from first to last frame": '''
@@ -121,60 +149,152 @@ def my_best_within_budget(rows, budget_s):
     return 0
 ''',
     },
+    "ex1_summary_solution": {
+        "share of the frames, not of the windows": '''
+def my_read_summary(summary):
+    return summary["inferences"] / summary["frames_in"], 1 / summary["inference_latency_s"]
+''',
+        "the share dropped, not the share seen": '''
+def my_read_summary(summary):
+    return summary["dropped_windows"] / summary["windows"], 1 / summary["inference_latency_s"]
+''',
+        "the inference loop's measured rate taken for the blocking bound": '''
+def my_read_summary(summary):
+    return summary["inferences"] / summary["windows"], summary["inference_fps"]
+''',
+        "constant answer": '''
+def my_read_summary(summary):
+    return 0.0, 0.0
+''',
+    },
+    "ex2_subset_solution": {
+        "softmax over every class, then the subset's columns": '''
+def my_subset_probs(logits, columns):
+    logits = np.asarray(logits, dtype=float)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True))[:, list(columns)]
+''',
+        "softmax over the wrong axis (over the clips)": '''
+def my_subset_probs(logits, columns):
+    chosen = np.asarray(logits, dtype=float)[:, list(columns)]
+    e = np.exp(chosen - chosen.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+''',
+        "the columns sorted (the labels' order lost)": '''
+def my_subset_probs(logits, columns):
+    chosen = np.asarray(logits, dtype=float)[:, sorted(columns)]
+    e = np.exp(chosen - chosen.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+''',
+        "constant answer": '''
+def my_subset_probs(logits, columns):
+    return np.zeros((len(logits), len(columns)))
+''',
+    },
+    "ex1_tracks_solution": {
+        "off by one: last - first, without the last frame": '''
+def my_seconds_on_screen(table, fps):
+    span = table.groupby("track_id")["frame"].agg(["min", "max"])
+    return (span["max"] - span["min"]) / fps
+''',
+        "frames seen, not the span (gaps ignored)": '''
+def my_seconds_on_screen(table, fps):
+    return table.groupby("track_id")["frame"].nunique() / fps
+''',
+        "rows counted (a frame seen twice counts twice)": '''
+def my_seconds_on_screen(table, fps):
+    return table.groupby("track_id").size() / fps
+''',
+        "constant answer": '''
+def my_seconds_on_screen(table, fps):
+    return 0
+''',
+    },
+    "ex2_skeleton_solution": {
+        "y taken to grow upwards (> for <)": _skeleton(">", '/ (table["y2"] - table["y1"])'),
+        "arm span divided by the box width": _skeleton("<", '/ (table["x2"] - table["x1"])'),
+        "arm span in pixels (not normalised)": _skeleton("<", ""),
+        "constant answer": '''
+def my_skeleton_features(table):
+    return 0
+''',
+    },
 }
 
 
-@pytest.fixture(scope="module")
-def versions() -> tuple[dict[str, Any], dict[str, Any]]:
-    return released_versions(NOTEBOOK)
+def _live_summary() -> dict[str, Any]:
+    return {"frames_in": 40, "window_frames": 8, "windows": 33, "inferences": 11,
+            "dropped_windows": 22, "inference_latency_s": 0.05, "inference_fps": 12.0,
+            "capture_fps": 200.0, "display_fps": 150.0}
 
 
-def _namespace() -> dict[str, Any]:
-    """What the notebook has defined when the exercises run: only ``np`` is used."""
-    return {"np": np}
+def _pose_table() -> pd.DataFrame:
+    """Two rows of one track in the real columns of ``utils.deploy.detect``."""
+    from utils.deploy.detect import COLUMNS
+
+    pose = pd.DataFrame(np.ones((2, len(COLUMNS))), columns=COLUMNS)
+    pose["track_id"], pose["frame"], pose["y2"] = 1, [0, 4], 3.0
+    return pose
 
 
-def test_metadata_and_layout() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+NAMESPACES: dict[str, Callable[[], dict[str, Any]]] = {
+    BENCHMARK: lambda: {"np": np},
+    LIVE: lambda: {"np": np, "summary": _live_summary()},
+    YOLO: lambda: {"np": np, "pd": pd, "pose": _pose_table(), "runs": {"pose": {"fps": 30.0}}},
+}
+
+
+@functools.cache
+def _versions(stem: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return released_versions(LAB / f"{stem}.ipynb")
+
+
+CASES = [pytest.param(stem, solution, test, id=f"{stem[:2]} {solution}")
+         for stem, pairs in EXERCISES.items() for solution, test in pairs]
+WRONG_CASES = [pytest.param(stem, test, source, id=f"{stem[:2]} {solution[:3]}: {name}")
+               for stem, pairs in EXERCISES.items() for solution, test in pairs
+               for name, source in WRONG[solution].items()]
+
+
+@pytest.mark.parametrize("stem", list(EXERCISES))
+def test_each_exercise_is_a_solution_then_its_test(stem: str) -> None:
+    assert_exercise_layout(LAB / f"{stem}.ipynb", EXERCISES[stem])
+
+
+def test_benchmark_grade_ids_in_order() -> None:
+    nb = nbformat.read(LAB / f"{BENCHMARK}.ipynb", as_version=4)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
-    assert ids == [i for pair in EXERCISES[:2] for i in pair] + ["ex5_explain"] + [
-        i for pair in EXERCISES[2:] for i in pair]
-    assert_exercise_layout(NOTEBOOK, EXERCISES)
+    pairs = EXERCISES[BENCHMARK]
+    assert ids == [i for pair in pairs[:2] for i in pair] + ["ex5_explain"] + [
+        i for pair in pairs[2:] for i in pair]
 
 
 def test_the_library_step_is_not_in_scope_before_its_exercise() -> None:
-    """No code cell before an exercise imports the function its hidden test compares with."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    """No code cell before a 1.1 exercise imports the function its hidden test compares with."""
+    nb = nbformat.read(LAB / f"{BENCHMARK}.ipynb", as_version=4)
     order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     library = ("segment_indices", "topk_accuracy", "clips_per_second",
                r"best_within_budget|import[^\n]*\bbudget\b")
-    for (solution, _), name in zip(EXERCISES, library, strict=True):
+    for (solution, _), name in zip(EXERCISES[BENCHMARK], library, strict=True):
         before = nb.cells[:order.index(solution)]
         assert not [c for c in before if c.cell_type == "code" and re.search(name, c.source)], name
 
 
-@pytest.mark.parametrize(("solution", "test"), EXERCISES)
-def test_checks_pass_on_the_solution(solution: str, test: str,
-                                     versions: tuple[dict, dict]) -> None:
-    run_solution_and_test(versions[0], solution, test, _namespace())
+@pytest.mark.parametrize(("stem", "solution", "test"), CASES)
+def test_checks_pass_on_the_solution(stem: str, solution: str, test: str) -> None:
+    run_solution_and_test(_versions(stem)[0], solution, test, NAMESPACES[stem]())
 
 
-@pytest.mark.parametrize(("solution", "test"), EXERCISES)
-def test_checks_fail_on_the_student_version(solution: str, test: str,
-                                            versions: tuple[dict, dict]) -> None:
-    assert "BEGIN HIDDEN TESTS" not in versions[1][test].source
-    assert_student_version_fails(versions[1], solution, test, _namespace())
+@pytest.mark.parametrize(("stem", "solution", "test"), CASES)
+def test_checks_fail_on_the_student_version(stem: str, solution: str, test: str) -> None:
+    student = _versions(stem)[1]
+    assert "BEGIN HIDDEN TESTS" not in student[test].source
+    assert_student_version_fails(student, solution, test, NAMESPACES[stem]())
 
 
-WRONG_CASES = [pytest.param(solution, test, source, id=f"{solution[:3]}: {name}")
-               for solution, test in EXERCISES for name, source in WRONG[solution].items()]
-
-
-@pytest.mark.parametrize(("solution", "test", "wrong"), WRONG_CASES)
-def test_the_hidden_test_fails_a_wrong_answer(solution: str, test: str, wrong: str,
-                                              versions: tuple[dict, dict]) -> None:
-    teacher, _ = versions
-    ns = _namespace()
+@pytest.mark.parametrize(("stem", "test", "wrong"), WRONG_CASES)
+def test_the_hidden_test_fails_a_wrong_answer(stem: str, test: str, wrong: str) -> None:
+    ns = NAMESPACES[stem]()
     exec(wrong, ns)
     with pytest.raises(AssertionError):
-        exec(teacher[test].source, ns)
+        exec(_versions(stem)[0][test].source, ns)
