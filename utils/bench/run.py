@@ -129,8 +129,9 @@ def describe_results(results: dict[str, Any], *, findings: bool) -> str:
                  "with its own views)." if best["published_top1"] is not None else ".")
     else:
         text += (" The measured top-1 values are chance level (random weights or synthetic "
-                 "clips): not findings. The published top-1 (hollow markers) are the numbers to "
-                 "compare.")
+                 "clips): not findings. The hollow markers are the published top-1, each "
+                 "under its checkpoint's own protocol (`actionlab bench list`): compare them "
+                 "only between models published with the same views.")
     return text
 
 
