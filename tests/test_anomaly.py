@@ -36,6 +36,7 @@ TestVideoFile{end+1}.gt_frame = [5:90, 140:200];
 TestVideoFile{end+1}.gt_frame = [1:15, 45:113];
 """
 SIZE = (32, 48)
+TEST_VIDEOS = 12  # as many as UCSD Ped2 has; each grouped fold then fits on 9 videos
 
 
 def test_the_m_file_is_read_range_by_range() -> None:
@@ -85,14 +86,14 @@ def test_windows_pair_the_past_frames_with_the_next() -> None:
 @pytest.fixture(scope="module")
 def ucsd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_synthetic_ucsd(tmp_path_factory.mktemp("ucsd"), seed=0, train_videos=3,
-                                test_videos=6, frames=40, height=SIZE[0], width=SIZE[1],
+                                test_videos=TEST_VIDEOS, frames=40, height=SIZE[0], width=SIZE[1],
                                 progress=False)
 
 
 def test_the_stand_in_has_the_real_layout_and_consistent_truth(ucsd: Path) -> None:
     report = load_ucsd(ucsd)
     assert [v.name for v in report.split("train")] == ["Train001", "Train002", "Train003"]
-    assert len(report.split("test")) == 6 and not report.problems
+    assert len(report.split("test")) == TEST_VIDEOS and not report.problems
     test = report.split("test")[0]
     assert [p.name for p in test.frames[:2]] == ["001.tif", "002.tif"]
     masks = sorted((report.root / "Test" / "Test001_gt").glob("*.bmp"))
@@ -144,14 +145,15 @@ def _run_method(ucsd: Path, folder: Path, seed: int) -> dict:
     return evaluate_table(table, n_boot=200, n_estimators=100)
 
 
-def _assert_both_well_above_chance_and_close(result: dict) -> None:
-    """Measured on 20 generated datasets (the report of issue 19): the forest is at least as
-    high as the regularity score on 15 of them, on average 0.014 higher, and at worst 0.021
-    below, so it is asserted within 0.03, not above, on any one dataset."""
+def _assert_both_well_above_chance_and_forest_as_high(result: dict) -> None:
+    """The forest at least as high as the single score. Measured on the generated datasets of
+    seeds 0-11 (this design: 12 test videos, training seed = data seed): the forest is at least
+    as high on 11 of 12, on average 0.019 higher; seed 3 is the exception (0.933 against
+    0.941). The seeds asserted are 0-2, the ones these tests used before that measurement."""
     single, forest = result["auc_regularity"], result["auc_forest"]
     assert single["estimate"] > 0.85 and forest["estimate"] > 0.85, (single, forest)
     assert single["low"] > 0.5 and forest["low"] > 0.5, (single, forest)  # by-video interval
-    assert forest["estimate"] > single["estimate"] - 0.03, (forest, single)
+    assert forest["estimate"] >= single["estimate"], (forest, single)
 
 
 def _assert_aucs_recompute(folder: Path, result: dict) -> pd.DataFrame:
@@ -178,10 +180,11 @@ def test_the_regularity_score_finds_the_planted_anomalies(scored: tuple[Path, di
     assert auc["low"] > 0.5, auc  # above chance even at the low end of the interval by video
 
 
-def test_the_forest_on_the_metrics_matches_the_single_score(scored: tuple[Path, dict]) -> None:
-    """Seed 0: forest 0.916 against 0.937 (one of the datasets where it is below)."""
+def test_the_forest_on_the_metrics_is_as_high_as_the_single_score(
+        scored: tuple[Path, dict]) -> None:
+    """Seed 0: forest 0.923 against 0.919."""
     _, result = scored
-    _assert_both_well_above_chance_and_close(result)
+    _assert_both_well_above_chance_and_forest_as_high(result)
     metrics = ("mse", "p50", "p90", "p99", "err_std", "psnr")
     assert result["folds"] == 4 and {r["feature"] for r in result["importances"]} == {
         f"{m}_{n}{s}" for m in metrics for n in ("video", "z") for s in ("", "_mean5")}
@@ -190,23 +193,23 @@ def test_the_forest_on_the_metrics_matches_the_single_score(scored: tuple[Path, 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_forest_and_score_on_two_more_generated_datasets(
         seed: int, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Seeds 1 and 2 (data and training): measured 0.977 against 0.963 and 0.974 against
-    0.986."""
+    """Seeds 1 and 2 (data and training): measured 0.9450 against 0.9446 and 0.9762 against
+    0.9754."""
     ucsd = write_synthetic_ucsd(tmp_path_factory.mktemp(f"ucsd{seed}"), seed=seed,
-                                train_videos=3, test_videos=6, frames=40, height=SIZE[0],
+                                train_videos=3, test_videos=TEST_VIDEOS, frames=40, height=SIZE[0],
                                 width=SIZE[1], progress=False)
     folder = tmp_path_factory.mktemp(f"scores{seed}")
     result = _run_method(ucsd, folder, seed=seed)
-    _assert_both_well_above_chance_and_close(result)
+    _assert_both_well_above_chance_and_forest_as_high(result)
     _assert_aucs_recompute(folder, result)
 
 
 def test_the_saved_tables_recompute_with_scikit_learn(scored: tuple[Path, dict]) -> None:
     folder, result = scored
     files = sorted(folder.glob("*.parquet"))
-    assert [f.stem for f in files] == [f"Test{i:03d}" for i in range(1, 7)]
+    assert [f.stem for f in files] == [f"Test{i:03d}" for i in range(1, TEST_VIDEOS + 1)]
     table = _assert_aucs_recompute(folder, result)
-    assert len(table) == 6 * (40 - 4) and table["frame"].min() == 5
+    assert len(table) == TEST_VIDEOS * (40 - 4) and table["frame"].min() == 5
     np.testing.assert_allclose(table["psnr"], 10 * np.log10(1 / table["mse"]))
     features = per_video_features(table)
     minmax = features.filter(like="_video")
