@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,6 +53,46 @@ def pos_weight(labels: Any) -> float:
     if pos == 0 or neg == 0:
         raise InputError(f"training needs both classes, got {pos} positive and {neg} negative")
     return neg / pos
+
+
+def save_head(head: torch.nn.Module, path: Path, *, kind: str, in_dim: int,
+              run_id: str = "") -> Path:
+    """The head's state dict as safetensors (atomic), with its kind, input size and run id."""
+    from safetensors.torch import save_file
+
+    from utils.io import atomic_path
+
+    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={"kind": kind, "in_dim": str(in_dim),
+                                             "run_id": run_id})
+    return path
+
+
+def load_head(path: Path, *, in_dim: int | None = None) -> tuple[torch.nn.Module, str]:
+    """The head saved by :func:`save_head`, in eval mode, and its kind; :class:`InputError`
+    for a file that is not such a head (or, given ``in_dim``, one of another input size)."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    from utils.errors import first_line
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such head file")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        found = int(meta.get("in_dim", 0))
+        if in_dim is not None and found != in_dim:
+            raise InputError(f"{path}: a head for {found}-dimensional features, the backbone "
+                             f"gives {in_dim}")
+        head = build_head(meta.get("kind", ""), found)
+        head.load_state_dict(load_file(str(path)))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: not a head saved by a run ({first_line(exc)})") from None
+    return head.eval(), meta["kind"]
 
 
 def logits(head: torch.nn.Module, x: Any, *, batch_size: int = 1024,

@@ -44,7 +44,6 @@ from utils.settings import resolve_device
 
 if TYPE_CHECKING:
     import pandas as pd
-    import torch
 
     from utils.datasets.dcsass import DcsassReport
 
@@ -116,47 +115,6 @@ def split_for_run(report: DcsassReport, split: str | Path | None, *, seed: int =
     return frame, failed
 
 
-def save_head(head: torch.nn.Module, path: Path, *, kind: str, in_dim: int,
-              run_id: str = "") -> Path:
-    """The head's state dict as safetensors (atomic), with its kind, input size and run id."""
-    from safetensors.torch import save_file
-
-    from utils.io import atomic_path
-
-    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"kind": kind, "in_dim": str(in_dim),
-                                             "run_id": run_id})
-    return path
-
-
-def load_head(path: Path, *, in_dim: int | None = None) -> tuple[torch.nn.Module, str]:
-    """The head saved by :func:`save_head`, in eval mode, and its kind; :class:`InputError`
-    for a file that is not such a head (or, given ``in_dim``, one of another input size)."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    from utils.errors import first_line
-    from utils.finetune.head import build_head
-
-    if not path.is_file():
-        raise InputError(f"{path}: no such head file")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = handle.metadata() or {}
-        found = int(meta.get("in_dim", 0))
-        if in_dim is not None and found != in_dim:
-            raise InputError(f"{path}: a head for {found}-dimensional features, the backbone "
-                             f"gives {in_dim}")
-        head = build_head(meta.get("kind", ""), found)
-        head.load_state_dict(load_file(str(path)))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"{path}: not a head saved by a run ({first_line(exc)})") from None
-    return head.eval(), meta["kind"]
-
-
 def finetune(config: TrainConfig | str | Path, *, out: str | Path, progress: bool = True,
              **settings: Any) -> dict[str, Any]:
     """Run everything and write the run directory ``out``; returns the metrics.json content.
@@ -170,7 +128,7 @@ def finetune(config: TrainConfig | str | Path, *, out: str | Path, progress: boo
     from utils.datasets.dcsass import load_dcsass
     from utils.datasets.splits import write_split_csv
     from utils.finetune.evaluate import evaluate_scores
-    from utils.finetune.head import predict, train_head
+    from utils.finetune.head import predict, save_head, train_head
     from utils.finetune.negatives import extra_negative_clips, with_extra_negatives
     from utils.finetune.plots import plot_pr_roc, plot_training
     from utils.finetune.thresholds import sweep_table
