@@ -76,3 +76,40 @@ def test_training_matches_the_recorded_run(kind: str) -> None:
     for name, (total, size) in want["weights"].items():
         assert float(state[name].sum()) == pytest.approx(total, rel=1e-4, abs=1e-5), name
         assert float(state[name].abs().sum()) == pytest.approx(size, rel=1e-4), name
+
+
+
+def test_fit_keeps_every_module_at_the_best_epoch_and_stops_after_patience() -> None:
+    """A head and a second module (as the end-to-end stage) trained by the loop, with
+    validation APs scripted to peak at epoch 2: both come back with their epoch-2 weights,
+    training stops after epoch 2 + patience, and the caller's random stream is untouched."""
+    import torch
+    from torch import nn
+
+    from utils.finetune.loop import LoopSettings, Task, fit
+
+    aps, seen = [0.1, 0.5, 0.3, 0.4, 0.9], []
+    x = torch.randn(16, 3, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0.0, 1.0] * 8)
+    stage, head = nn.Linear(3, 3), nn.Linear(3, 1)
+
+    def validate() -> dict[str, float]:
+        seen.append([{k: v.clone() for k, v in m.state_dict().items()} for m in (head, stage)])
+        return {"val_ap": aps[len(seen) - 1]}
+
+    def setup() -> Task:
+        return Task(head, [{"params": head.parameters()}, {"params": stage.parameters()}],
+                    [head, stage], lambda epoch: [(x, y)], lambda b: head(stage(b)).squeeze(1),
+                    validate, pos_weight=1.0)
+
+    torch.manual_seed(7)
+    result = fit(setup, LoopSettings(epochs=10, patience=2, lr=0.1), desc="t", progress=False)
+    after = torch.rand(3)
+    torch.manual_seed(7)
+    assert torch.equal(after, torch.rand(3))  # fit drew from a forked generator
+    assert (result.best_epoch, result.best_val_ap, len(result.history)) == (2, 0.5, 4)
+    assert result.stopped_early and result.history["val_ap"].tolist() == aps[:4]
+    assert result.head is head and not head.training
+    for module, best, last in zip((head, stage), seen[1], seen[3], strict=True):
+        assert all(torch.equal(module.state_dict()[k], v) for k, v in best.items())
+        assert not all(torch.equal(last[k], v) for k, v in best.items())  # training moved on
