@@ -260,7 +260,7 @@ def test_overlapping_split_is_refused(small: Path, runs: dict[str, Path], tmp_pa
     split.loc[first, "split"] = "test"  # one clip of a training video moves to test
     split.to_csv(tmp_path / "leaky.csv", index=False)
     with pytest.raises(InputError, match="leakage"):
-        finetune(small, out=tmp_path / "run", split=tmp_path / "leaky.csv", backbone="tiny3d",
+        finetune(small, out=tmp_path / "run", split_file=tmp_path / "leaky.csv", backbone="tiny3d",
                  weights="none", device="cpu", progress=False)
     code = main(["finetune", "--data", str(small), "--split", str(tmp_path / "leaky.csv"),
                  "--backbone", "tiny3d", "--weights", "none", "--out", str(tmp_path / "r")])
@@ -275,7 +275,7 @@ def test_given_split_is_used_and_saved(small: Path, runs: dict[str, Path],
     swap = {"val": "test", "test": "val", "train": "train"}
     moved["split"] = moved["split"].map(swap)
     moved.to_csv(tmp_path / "swapped.csv", index=False)
-    finetune(small, out=tmp_path / "run", split=tmp_path / "swapped.csv", backbone="tiny3d",
+    finetune(small, out=tmp_path / "run", split_file=tmp_path / "swapped.csv", backbone="tiny3d",
              weights="none", epochs=2, n_boot=10, cache_dir=runs["base"] / "cache",
              device="cpu", progress=False)
     saved = pd.read_csv(tmp_path / "run" / "split.csv")

@@ -75,6 +75,8 @@ FINETUNE: list[tuple[str, Args, int, str]] = [
     ("--lr nan", lambda m, d: _ft(m, d, "--lr", "nan"), 2, "--lr must be a finite number"),
     ("--lr -1", lambda m, d: _ft(m, d, "--lr", "-1"), 2, "--lr must be > 0, got -1.0"),
     ("--seed -5", lambda m, d: _ft(m, d, "--seed", "-5"), 2, "--seed must be >= 0, got -5"),
+    ("--target-recall 1.5", lambda m, d: _ft(m, d, "--target-recall", "1.5"), 2,
+     "--target-recall must be <= 1, got 1.5"),
     ("--out an existing file", lambda m, d: _ft(m, d, out=str(m["clip"])), 2,
      ".mp4: exists and is not a folder; refusing to replace it"),
     ("--out holds a user's scores.csv", lambda m, d: _ft(m, d, out=_user_folder(d)), 2,

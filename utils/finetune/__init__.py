@@ -1,7 +1,9 @@
 """Lab 2: a shoplifting head on cached backbone embeddings, thresholds chosen on validation.
 
-``cache`` (embeddings computed once), ``head`` (course MLP or linear probe, BCE, AdamW, early
-stopping), ``e2e`` (optional last-stage fine-tuning), ``run`` (one run directory), ``thresholds``
+``config`` (every setting of a run, checked once), ``cache`` (embeddings computed once),
+``loop`` (the one training loop: AdamW, BCE, early stopping on val AP), ``head`` (course MLP or
+linear probe on cached embeddings), ``e2e`` (optional last-stage fine-tuning), ``run`` (one run
+directory), ``thresholds``
 and ``evaluate`` (threshold on val, metrics with intervals by source video, the course's
 mistakes), ``analysis`` (errors, per-video curves, hard negatives), ``recogniser`` (a run as a
 live-demo recogniser). Submodules import torch; this package does not, so the CLI starts fast.

@@ -24,15 +24,16 @@ from utils.errors import InputError
 
 
 def _finetune(args: argparse.Namespace) -> int:
+    from utils.finetune.config import TrainConfig
     from utils.finetune.run import finetune
 
-    metrics = finetune(
-        args.data, out=args.out, backbone=args.backbone, weights=args.weights, split=args.split,
-        category=args.category, epochs=args.epochs, head=args.head, lr=args.lr,
-        batch_size=args.batch_size, patience=args.patience, augment=args.augment,
-        rule=args.rule, target_recall=args.target_recall, seed=args.seed, n_boot=args.n_boot,
-        cache_dir=args.cache, device=args.device, e2e=args.e2e,
-        extra_negatives=args.extra_negatives)
+    config = TrainConfig(
+        data=args.data, backbone=args.backbone, weights=args.weights, split_file=args.split,
+        category=args.category, extra_negatives=args.extra_negatives, head=args.head,
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, patience=args.patience,
+        augment=args.augment, rule=args.rule, target_recall=args.target_recall, seed=args.seed,
+        n_boot=args.n_boot, e2e=args.e2e, cache_dir=args.cache, device=args.device)
+    metrics = finetune(config, out=args.out)
     test, thr = metrics["test"], metrics["threshold"]
     print(f"threshold {thr['value']:.4f} ({thr['rule']}, chosen on {thr['chosen_on']}); test: "
           + ", ".join(f"{k} {test[k]:.3f}" for k in ("precision", "recall", "f1", "f2",
@@ -70,9 +71,14 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def add_finetune(sub: argparse._SubParsersAction) -> None:
-    """Register ``finetune`` and ``score``."""
-    from utils.finetune.cache import CACHE_DIR
+    """Register ``finetune`` and ``score``; the defaults are :class:`TrainConfig`'s."""
+    from dataclasses import fields
 
+    from utils.finetune.config import TrainConfig
+    from utils.finetune.head import HEADS
+    from utils.finetune.thresholds import RULES
+
+    default = {f.name: f.default for f in fields(TrainConfig)}
     ft = sub.add_parser(
         "finetune", help="train a shoplifting head on DCSASS and write a run directory",
         description="Reads DATA (a DCSASS folder, or 'synthetic' for the generated stand-in) and "
@@ -87,25 +93,29 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
     ft.add_argument("--backbone", required=True, help="zoo model name (e.g. tsm_r50, tiny3d)")
     add_weights(ft)
     add_out(ft, "run directory to write (e.g. runs/NAME)")
-    ft.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs (default: 10)")
-    ft.add_argument("--head", default="course", choices=["course", "linear"],
-                    help="course MLP (512-128-1) or linear probe (default: course)")
-    ft.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default: 1e-3)")
-    ft.add_argument("--batch-size", type=positive_int, default=32, help="batch size (default: 32)")
-    ft.add_argument("--patience", type=positive_int, default=5,
-                    help="epochs without a better val AP before stopping (default: 5)")
-    ft.add_argument("--augment", type=non_negative_int, default=0,
-                    help="extra augmented training views per clip, cached too (default: 0)")
-    ft.add_argument("--rule", default="max_f1", choices=["max_f1", "max_f2", "target_recall"],
-                    help="threshold rule applied to the val scores (default: max_f1)")
-    ft.add_argument("--target-recall", type=float, default=0.8,
-                    help="recall for --rule target_recall (default: 0.8)")
-    ft.add_argument("--category", default="Shoplifting", help="DCSASS category")
+    ft.add_argument("--epochs", type=positive_int, default=default["epochs"],
+                    help="maximum epochs (default: %(default)s)")
+    ft.add_argument("--head", default=default["head"], choices=HEADS,
+                    help="course MLP (512-128-1) or linear probe (default: %(default)s)")
+    ft.add_argument("--lr", type=float, default=default["lr"],
+                    help="AdamW learning rate (default: %(default)s)")
+    ft.add_argument("--batch-size", type=positive_int, default=default["batch_size"],
+                    help="batch size (default: %(default)s)")
+    ft.add_argument("--patience", type=positive_int, default=default["patience"],
+                    help="epochs without a better val AP before stopping (default: %(default)s)")
+    ft.add_argument("--augment", type=non_negative_int, default=default["augment"],
+                    help="extra augmented training views per clip, cached too (default: "
+                         "%(default)s)")
+    ft.add_argument("--rule", default=default["rule"], choices=RULES,
+                    help="threshold rule applied to the val scores (default: %(default)s)")
+    ft.add_argument("--target-recall", type=float, default=default["target_recall"],
+                    help="recall for --rule target_recall (default: %(default)s)")
+    ft.add_argument("--category", default=default["category"], help="DCSASS category")
     add_seed(ft)
-    ft.add_argument("--n-boot", type=positive_int, default=1000,
-                    help="bootstrap resamples of source videos (default: 1000)")
-    ft.add_argument("--cache", default=str(CACHE_DIR),
-                    help=f"feature cache folder (default: {CACHE_DIR})")
+    ft.add_argument("--n-boot", type=positive_int, default=default["n_boot"],
+                    help="bootstrap resamples of source videos (default: %(default)s)")
+    ft.add_argument("--cache", default=default["cache_dir"],
+                    help="feature cache folder (default: %(default)s)")
     add_device(ft)
     ft.add_argument("--e2e", action="store_true",
                     help="also fine-tune the last backbone stage (GPU + AMP; slow on CPU)")

@@ -61,7 +61,8 @@ def load_run(run_dir: str | Path, *, device: str = "auto") -> FinetunedRecognise
 
     from utils.finetune.cache import weights_hash
     from utils.finetune.e2e import last_stage
-    from utils.finetune.run import HEAD_FILE, STAGE_FILE, build_backbone, load_head
+    from utils.finetune.head import load_head
+    from utils.finetune.run import HEAD_FILE, STAGE_FILE, build_backbone
     from utils.settings import resolve_device
 
     run = Path(run_dir)

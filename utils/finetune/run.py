@@ -29,21 +29,21 @@ also writes ``backbone_stage.safetensors`` and the same files.
 
 from __future__ import annotations
 
-import math
 import platform
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from utils.errors import InputError
-from utils.finetune.cache import CACHE_DIR, extract_features, weights_hash
+from utils.finetune.cache import extract_features, weights_hash
+from utils.finetune.config import TrainConfig, train_config
 from utils.io import save_figure, staged_run, write_json
 from utils.settings import resolve_device
 
 if TYPE_CHECKING:
     import pandas as pd
-    import torch
 
     from utils.datasets.dcsass import DcsassReport
 
@@ -115,120 +115,41 @@ def split_for_run(report: DcsassReport, split: str | Path | None, *, seed: int =
     return frame, failed
 
 
-def save_head(head: torch.nn.Module, path: Path, *, kind: str, in_dim: int,
-              run_id: str = "") -> Path:
-    """The head's state dict as safetensors (atomic), with its kind, input size and run id."""
-    from safetensors.torch import save_file
+def finetune(config: TrainConfig | str | Path, *, out: str | Path, progress: bool = True,
+             **settings: Any) -> dict[str, Any]:
+    """Run everything and write the run directory ``out``; returns the metrics.json content.
 
-    from utils.io import atomic_path
-
-    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"kind": kind, "in_dim": str(in_dim),
-                                             "run_id": run_id})
-    return path
-
-
-def load_head(path: Path, *, in_dim: int | None = None) -> tuple[torch.nn.Module, str]:
-    """The head saved by :func:`save_head`, in eval mode, and its kind; :class:`InputError`
-    for a file that is not such a head (or, given ``in_dim``, one of another input size)."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    from utils.errors import first_line
-    from utils.finetune.head import build_head
-
-    if not path.is_file():
-        raise InputError(f"{path}: no such head file")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = handle.metadata() or {}
-        found = int(meta.get("in_dim", 0))
-        if in_dim is not None and found != in_dim:
-            raise InputError(f"{path}: a head for {found}-dimensional features, the backbone "
-                             f"gives {in_dim}")
-        head = build_head(meta.get("kind", ""), found)
-        head.load_state_dict(load_file(str(path)))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"{path}: not a head saved by a run ({first_line(exc)})") from None
-    return head.eval(), meta["kind"]
-
-
-def check_settings(**values: float) -> None:
-    """Refuse training settings that would fail or mean nothing, before any feature is
-    computed: a learning rate or weight decay that is not finite (or is < 0; lr > 0), a
-    negative seed, fewer than one epoch, batch or bootstrap sample, negative patience or
-    augmentation."""
-    lowest = {"lr": None, "weight_decay": 0, "seed": 0, "epochs": 1, "batch_size": 1,
-              "patience": 0, "augment": 0, "n_boot": 1}
-    for name, value in values.items():
-        flag = "--" + name.replace("_", "-")
-        if not math.isfinite(value):
-            raise InputError(f"{flag} must be a finite number, got {value}")
-        low = lowest[name]
-        if low is None and value <= 0:
-            raise InputError(f"{flag} must be > 0, got {value}")
-        if low is not None and value < low:
-            raise InputError(f"{flag} must be >= {low}, got {value}")
-
-
-def finetune(
-    data: str | Path,
-    *,
-    out: str | Path,
-    backbone: str,
-    weights: str | None = "default",
-    split: str | Path | None = None,
-    category: str = "Shoplifting",
-    epochs: int = 10,
-    head: str = "course",
-    lr: float = 1e-3,
-    weight_decay: float = 1e-2,
-    batch_size: int = 32,
-    patience: int = 5,
-    augment: int = 0,
-    rule: str = "max_f1",
-    target_recall: float = 0.8,
-    seed: int = 0,
-    val: float = 0.15,
-    test: float = 0.15,
-    n_boot: int = 1000,
-    cache_dir: str | Path | None = CACHE_DIR,
-    device: str = "auto",
-    e2e: bool = False,
-    progress: bool = True,
-    extra_negatives: str | Path | None = None,
-) -> dict[str, Any]:
-    """Run everything and write the run directory ``out``; returns the metrics.json content."""
+    ``config`` is a :class:`TrainConfig`, or the data folder (or ``synthetic``) with the
+    config's other fields as keywords (``finetune(data, out=..., backbone="tiny3d")``).
+    """
     import pandas as pd
     import torch
 
     from utils.datasets.dcsass import load_dcsass
     from utils.datasets.splits import write_split_csv
     from utils.finetune.evaluate import evaluate_scores
-    from utils.finetune.head import predict, train_head
+    from utils.finetune.head import predict, save_head, train_head
     from utils.finetune.negatives import extra_negative_clips, with_extra_negatives
     from utils.finetune.plots import plot_pr_roc, plot_training
     from utils.finetune.thresholds import sweep_table
 
-    check_settings(lr=lr, weight_decay=weight_decay, seed=seed, epochs=epochs,
-                   batch_size=batch_size, patience=patience, augment=augment, n_boot=n_boot)
-    device = str(resolve_device(device))  # finetune's modules take the string form
+    config = train_config(config, settings)
+    device = str(resolve_device(config.device))  # finetune's modules take the string form
     # written into a fresh folder that replaces ``out`` whole, and only once complete
     with staged_run(out) as (out, run_id):
-        root, synthetic = resolve_data(data)
-        report = load_dcsass(root, category, progress=progress)
-        frame, failed = split_for_run(report, split, seed=seed, val=val, test=test)
-        model = build_backbone(backbone, weights, seed=seed, device=device)
+        root, synthetic = resolve_data(config.data)
+        config = replace(config, data=str(root), device=device)
+        report = load_dcsass(root, config.category, progress=progress)
+        frame, failed = split_for_run(report, config.split_file, seed=config.seed,
+                                      val=config.val_fraction, test=config.test_fraction)
+        model = build_backbone(config.backbone, config.weights, seed=config.seed, device=device)
         spec = model.spec
         paths = {c.name: c.path for c in report.clips}
-        extra = extra_negative_clips(extra_negatives, paths, failed, e2e=e2e)
+        extra = extra_negative_clips(config.extra_negatives, paths, failed, e2e=config.e2e)
         clips = {name: paths[name] for name in frame["clip"]} | extra
-        features = extract_features(model, clips, spec.preset, backbone=backbone,
-                                    cache_dir=cache_dir, augment=augment, seed=seed,
-                                    device=device, progress=progress)
+        features = extract_features(model, clips, spec.preset, backbone=config.backbone,
+                                    cache_dir=config.cache_dir, augment=config.augment,
+                                    seed=config.seed, device=device, progress=progress)
         failed.update(features.failed)
         frame = frame[frame["clip"].isin(features.clips)].reset_index(drop=True)
         parts = {s: frame[frame["split"] == s] for s in ("train", "val", "test")}
@@ -240,64 +161,51 @@ def finetune(
                                   for v in range(views)])
         y_train = np.tile(parts["train"]["label"].to_numpy(), views)
         x_train, y_train = with_extra_negatives(x_train, y_train, features, extra, views)
-        train_args: dict[str, Any] = {
-            "kind": head, "epochs": epochs, "lr": lr, "weight_decay": weight_decay,
-            "batch_size": batch_size, "patience": patience, "seed": seed, "device": device,
-            "progress": progress}
         base_hash, finetuned_hash = weights_hash(model), None
-        if e2e:
+        if config.e2e:
             from utils.finetune.e2e import finetune_last_stage
 
-            result = finetune_last_stage(model, spec.preset, parts, clips, out=out / STAGE_FILE,
-                                         **train_args)
+            result = finetune_last_stage(model, spec.preset, parts, clips, config,
+                                         out=out / STAGE_FILE, kind=config.head,
+                                         progress=progress)
             finetuned_hash = weights_hash(model)
-            scored = extract_features(model, clips, spec.preset, backbone=backbone, cache_dir=None,
-                                      seed=seed, device=device, progress=progress)
+            scored = extract_features(model, clips, spec.preset, backbone=config.backbone,
+                                      cache_dir=None, seed=config.seed, device=device,
+                                      progress=progress)
             x_all = scored.rows(frame["clip"].tolist())
         else:
-            result = train_head(x_train, y_train,
-                                features.rows(parts["val"]["clip"].tolist()),
-                                parts["val"]["label"].to_numpy(), **train_args)
+            result = train_head(x_train, y_train, features.rows(parts["val"]["clip"].tolist()),
+                                parts["val"]["label"].to_numpy(), config, kind=config.head,
+                                progress=progress)
             x_all = features.rows(frame["clip"].tolist())
         scores = frame.loc[:, ["clip", "source_video", "split", "label"]].assign(
             score=predict(result.head, x_all, device=device))
-        metrics = evaluate_scores(scores, rule=rule, target_recall=target_recall, n_boot=n_boot,
-                                  seed=seed)
+        metrics = evaluate_scores(scores, rule=config.rule, target_recall=config.target_recall,
+                                  n_boot=config.n_boot, seed=config.seed)
         metrics = {
-            "backbone": backbone,
-            "weights": "none" if weights in (None, "none") else str(weights),
+            "backbone": config.backbone,
+            "weights": config.weights,
             "pretrained": bool(getattr(model, "pretrained", False)),
             "synthetic_data": synthetic,
             **metrics,
             "clips": {**{s: len(p) for s, p in parts.items()}, "failed": failed},
             "training": {"best_epoch": result.best_epoch, "best_val_ap": result.best_val_ap,
                          "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                         "pos_weight": result.pos_weight, "e2e": e2e},
+                         "pos_weight": result.pos_weight, "e2e": config.e2e},
         }
         write_split_csv(frame, out / "split.csv")
-        save_head(result.head, out / HEAD_FILE, kind=head, in_dim=int(x_all.shape[1]),
+        save_head(result.head, out / HEAD_FILE, kind=config.head, in_dim=int(x_all.shape[1]),
                   run_id=run_id)
         _write_csv(scores, out / "scores.csv")
         _write_csv(result.history, out / "history.csv")
         val_rows = scores[scores["split"] == "val"]
         _write_csv(sweep_table(val_rows["label"], val_rows["score"]), out / "sweep_val.csv")
-        config = {
-            "backbone": backbone, "weights": metrics["weights"], "weights_hash": base_hash,
-            "finetuned_hash": finetuned_hash, "preset": spec.preset.name,
-            "embed_dim": int(x_all.shape[1]),
-            "data": str(root), "synthetic_data": synthetic, "category": category,
-            "extra_negatives": str(extra_negatives) if extra_negatives else None,
-            "split_file": str(split) if split else None, "head": head, "epochs": epochs, "lr": lr,
-            "weight_decay": weight_decay, "batch_size": batch_size, "patience": patience,
-            "augment": augment, "rule": rule, "target_recall": target_recall, "seed": seed,
-            "val_fraction": val, "test_fraction": test, "n_boot": n_boot, "e2e": e2e,
-            "device": device, "cache_dir": None if cache_dir is None else str(cache_dir),
-            "features_computed": features.computed, "features_reused": features.reused,
-            "run_id": run_id,
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "pandas": pd.__version__},
-        }
-        write_json(config, out / "config.json")
+        config.save(out / "config.json", weights_hash=base_hash, finetuned_hash=finetuned_hash,
+                    preset=spec.preset.name, embed_dim=int(x_all.shape[1]),
+                    synthetic_data=synthetic, features_computed=features.computed,
+                    features_reused=features.reused, run_id=run_id,
+                    versions={"python": platform.python_version(), "torch": torch.__version__,
+                              "pandas": pd.__version__})
         write_json(metrics, out / "metrics.json")
         import matplotlib.pyplot as plt
 
@@ -308,31 +216,24 @@ def finetune(
         return metrics
 
 
-REUSE_KEYS = ("backbone", "weights", "data", "category", "head", "epochs", "lr", "weight_decay",
-              "batch_size", "patience", "augment", "rule", "target_recall", "seed",
-              "val_fraction", "test_fraction", "n_boot", "e2e", "extra_negatives")
-
-
-def ensure_run(out: str | Path, data: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """The metrics of the run in ``out`` when it was made with these settings (the lab's
-    notebooks share one run), else :func:`finetune` writes it; the split file, if any, must be
-    passed again to be reused."""
+def ensure_run(out: str | Path, config: TrainConfig | str | Path, *, progress: bool = True,
+               **settings: Any) -> dict[str, Any]:
+    """The metrics of the run in ``out`` when its saved config computes what ``config`` would
+    (:meth:`TrainConfig.same_results`: the lab's notebooks share one run), else
+    :func:`finetune` writes it. ``config`` and ``settings`` as for :func:`finetune`."""
     import json
 
-    out, (root, _) = Path(out), resolve_data(data)
+    out, config = Path(out), train_config(config, settings)
+    wanted = replace(config, data=str(resolve_data(config.data)[0]))  # as the run saves it
     config_path, metrics_path = out / "config.json", out / "metrics.json"
     if config_path.is_file() and metrics_path.is_file():
-        config = json.loads(config_path.read_text())
-        defaults = {"weights": "default", "category": "Shoplifting", "head": "course",
-                    "epochs": 10, "lr": 1e-3, "weight_decay": 1e-2, "batch_size": 32,
-                    "patience": 5, "augment": 0, "rule": "max_f1", "target_recall": 0.8,
-                    "seed": 0, "val": 0.15, "test": 0.15, "n_boot": 1000, "e2e": False}
-        wanted = {**defaults, **kwargs, "data": str(root)}
-        wanted["val_fraction"], wanted["test_fraction"] = wanted.pop("val"), wanted.pop("test")
-        wanted["weights"] = "none" if wanted["weights"] in (None, "none") else wanted["weights"]
-        if all(config.get(k) == wanted.get(k) for k in REUSE_KEYS) and not kwargs.get("split"):
+        try:
+            reusable = TrainConfig.load(config_path).same_results(wanted)
+        except InputError:  # a config of another version or kind of run: made again
+            reusable = False
+        if reusable:
             return dict(json.loads(metrics_path.read_text()))
-    return finetune(data, out=out, **kwargs)
+    return finetune(config, out=out, progress=progress)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
