@@ -147,6 +147,14 @@ def my_removed(frame, thresholds):
         "one step too many (`<=` for `<`)": _greedy().replace("while removed < fp_needed",
                                                               "while removed <= fp_needed"),
         "most false positives first, not per theft": _greedy(gain="f[i + 1] - f[i]"),
+        "the library's refined greedy (hull steps, cheapest last move)": '''
+def my_greedy(tp_lost, fp_removed, fp_needed):
+    if fp_needed <= sum(int(f[0]) for f in fp_removed):
+        return [0] * len(tp_lost)
+    total = sum(int(f[-1]) for f in fp_removed)
+    plan = planning.greedy(planning.toy_curves(tp_lost, fp_removed), fp_needed / total)
+    return [int(c.threshold) for c in plan.cameras]  # a toy camera's threshold = its point
+''',
         "constant answer": "def my_greedy(tp_lost, fp_removed, fp_needed):\n"
                            "    return [0] * len(tp_lost)\n",
     },
