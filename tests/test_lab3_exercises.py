@@ -283,3 +283,16 @@ def test_every_exercise_has_two_wrong_answers_and_a_constant_one() -> None:
         for solution, _ in exercises:
             names = list(WRONG[solution])
             assert sum("constant" in n for n in names) == 1 and len(names) >= 3, solution
+
+
+@pytest.mark.parametrize(("notebook", "solution", "test", "wrong"),
+                         [c for c in WRONG_CASES if c.values[1] != "ex3_toy_solution"])
+def test_the_hidden_part_alone_fails_a_wrong_answer(notebook: Path, solution: str, test: str,
+                                                    wrong: str, versions: dict) -> None:
+    """The visible check is only a sanity check: the hidden tests, on their own inputs, catch
+    every wrong answer by themselves (the toy's hidden part reads the visible part's names)."""
+    ns = _namespace(notebook)
+    exec(wrong, ns)
+    hidden = versions[notebook][0][test].source.split("### BEGIN HIDDEN TESTS")[1]
+    with pytest.raises(AssertionError):
+        exec(hidden, ns)
