@@ -21,6 +21,7 @@ from utils.alerts.planning import (
     grid_thresholds,
     milp,
     plan_thresholds,
+    toy_curves,
 )
 from utils.alerts.synth import small_instance
 from utils.errors import InputError
@@ -106,6 +107,21 @@ def test_greedy_can_overpay() -> None:
     exact = plan_thresholds(curves, target, "exact", progress=False)
     assert (exact.tp_lost, exact.fp_removed) == (5, 15)
     assert [c.tp_lost for c in exact.cameras] == [4, 1]
+
+
+def test_toy_curves_plan_like_the_curves_they_stand_for() -> None:
+    # the same instance as above, given by its points only
+    toys = toy_curves([[0, 4], [0, 1, 3]], [[0, 9], [0, 6, 12]])
+    assert [(c.key, c.tp_before, c.fp_before) for c in toys] == [(("toy", "0"), 4, 9),
+                                                                   (("toy", "1"), 3, 12)]
+    assert exact_frontier(toys, progress=False).min_tp_lost(13) == 5
+    assert greedy(toys, 13 / 21).tp_lost == 7
+    for bad in ([[1, 2]], [[0, 0]]):
+        with pytest.raises(InputError, match="toy camera 0"):
+            toy_curves(bad, [[0, 3]])
+    for tp, fp in (([[0, 1]], [[2, 2]]), ([[0, 1]], [[2]])):
+        with pytest.raises(InputError, match="toy camera 0"):
+            toy_curves(tp, fp)
 
 
 def test_realistic_instance_against_grid_milp() -> None:

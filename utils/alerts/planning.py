@@ -300,6 +300,29 @@ def _cheapest_cover(curves: Sequence[CameraCurve], position: Sequence[int],
     return best[2], best[3]
 
 
+def toy_curves(tp_lost: Sequence[Sequence[int]],
+               fp_removed: Sequence[Sequence[int]]) -> list[CameraCurve]:
+    """Cameras given only by their Pareto points (a hand-made instance, as in lab 3.2's greedy
+    exercise): camera ``i`` is ``("toy", str(i))``, its last point mutes it (so it has
+    ``tp_lost[i][-1]`` thefts and ``fp_removed[i][-1]`` false positives), point ``k`` has
+    threshold ``k``."""
+    if len(tp_lost) != len(fp_removed):
+        raise InputError(f"{len(tp_lost)} TP lists for {len(fp_removed)} FP lists")
+    out = []
+    for i, (tp_points, fp_points) in enumerate(zip(tp_lost, fp_removed, strict=True)):
+        k, f = np.asarray(tp_points, np.int64), np.asarray(fp_points, np.int64)
+        if len(k) == 0 or len(k) != len(f) or k[0] != 0 or f[0] < 0 \
+                or np.any(np.diff(k) <= 0) or np.any(np.diff(f) <= 0):
+            raise InputError(f"toy camera {i}: TP lost must start at 0, and TP lost and FP "
+                             f"removed strictly increase, one of each per point (got "
+                             f"{k.tolist()} and {f.tolist()})")
+        out.append(CameraCurve(store="toy", camera=str(i), n_rows=int(k[-1] + f[-1]),
+                               n_alerts=int(k[-1] + f[-1]), tp_before=int(k[-1]),
+                               fp_before=int(f[-1]), tp_lost=k, fp_removed=f,
+                               thresholds=np.arange(len(k), dtype=float)))
+    return out
+
+
 # --------------------------------------------------------------------------- candidates
 
 
