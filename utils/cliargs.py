@@ -10,7 +10,7 @@ single batch of every clip, ``demo --top-k -1`` show nothing.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NoReturn
 
 WEIGHTS_HELP = ("default = the published checkpoint (downloaded once; offline: the error says "
@@ -67,3 +67,12 @@ def add_out(parser: argparse.ArgumentParser, help: str, *, required: bool = True
             metavar: str | None = None) -> None:
     """``--out``: what a command writes (``help`` says which file or folder)."""
     parser.add_argument("--out", required=required, metavar=metavar, help=help)
+
+
+def print_left_out(left_out: Mapping[str, str], what: str) -> None:
+    """Every command names each input it skipped and why, the same way (nothing is dropped
+    silently): ``<n> <what>:`` then one ``  name: reason`` line each."""
+    if left_out:
+        print(f"{len(left_out)} {what}:")
+        for name, reason in left_out.items():
+            print(f"  {name}: {reason}")

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from utils.cliargs import add_seed, non_negative_int, positive_int
+from utils.cliargs import add_seed, non_negative_int, positive_int, print_left_out
 from utils.errors import InputError
 
 CATEGORY_HELP = "DCSASS category (default: Shoplifting; ignored for a Kinetics sample)"
@@ -68,11 +68,7 @@ def _split(args: argparse.Namespace) -> int:
     frame = grouped_split(clips, groups, labels, val=args.val, test=args.test, seed=args.seed)
     path = write_split_csv(frame, args.out)
     print(split_summary(frame).to_string())
-    left_out = report.left_out()
-    if left_out:
-        print(f"{len(left_out)} clips left out of the split:")
-        for name, reason in left_out.items():
-            print(f"  {name}: {reason}")
+    print_left_out(report.left_out(), "clips left out of the split")
     print(f"wrote {len(frame)} clips (seed {args.seed}) to {path}")
     return 0
 

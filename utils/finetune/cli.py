@@ -19,6 +19,7 @@ from utils.cliargs import (
     add_weights,
     non_negative_int,
     positive_int,
+    print_left_out,
 )
 from utils.errors import InputError
 
@@ -38,11 +39,7 @@ def _finetune(args: argparse.Namespace) -> int:
     print(f"threshold {thr['value']:.4f} ({thr['rule']}, chosen on {thr['chosen_on']}); test: "
           + ", ".join(f"{k} {test[k]:.3f}" for k in ("precision", "recall", "f1", "f2",
                                                       "roc_auc", "average_precision")))
-    failed = metrics["clips"]["failed"]
-    if failed:
-        print(f"{len(failed)} clips left out:")
-        for name, reason in failed.items():
-            print(f"  {name}: {reason}")
+    print_left_out(metrics["clips"]["failed"], "clips left out")
     print(f"wrote the run to {args.out}")
     return 0
 
