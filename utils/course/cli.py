@@ -7,16 +7,19 @@ import sys
 from pathlib import Path
 
 from utils.cliargs import positive_int
+from utils.datamode import MODES
 
 
 def _release(args: argparse.Namespace) -> int:
     from utils.course.workflow import release
 
     done = release(Path(args.out), args.labs, timeout=args.timeout, repo_url=args.repo_url,
-                   ref=args.ref)
+                   ref=args.ref, data=args.data,
+                   grading_dir=None if args.grading_dir is None else Path(args.grading_dir))
     print(f"{len(done.student)} student notebook(s) -> {done.out / 'student'}\n"
           f"instructor versions -> {done.out / 'instructor'}\n"
-          f"nbgrader course directory (gradebook, config) -> {done.course}")
+          f"nbgrader course directory (gradebook, config) -> {done.course}\n"
+          f"grading parameters -> {done.out / 'grading.json'}")
     return 0
 
 
@@ -39,13 +42,13 @@ def _grade(args: argparse.Namespace) -> int:
     frame = grade(Path(args.submissions), Path(args.out),
                   release_dir=None if args.release is None else Path(args.release),
                   timeout=args.timeout)
-    graded = frame[frame["status"] == "graded"]
-    failed = frame[frame["status"] == "error"]
-    print(f"{len(graded)} notebook(s) graded, {len(frame) - len(graded) - len(failed)} missing, "
-          f"{len(failed)} not gradable, {frame['student'].nunique()} student(s) -> {args.out}")
-    for row in failed.itertuples():
-        print(f"not graded: {row.student}/{row.lab}/{row.notebook}: {row.error}",
-              file=sys.stderr)
+    counts = frame["status"].value_counts()
+    print(f"{counts.get('graded', 0)} notebook(s) graded, {counts.get('missing', 0)} missing, "
+          f"{counts.get('timeout', 0)} out of time, {counts.get('error', 0)} not gradable, "
+          f"{frame['student'].nunique()} student(s) -> {args.out}")
+    for row in frame[frame["status"].isin(["timeout", "error"])].itertuples():
+        what = "out of time" if row.status == "timeout" else "not graded"
+        print(f"{what}: {row.student}/{row.lab}/{row.notebook}: {row.error}", file=sys.stderr)
     return 0
 
 
@@ -53,8 +56,7 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     """Register the ``course`` group."""
     course = sub.add_parser("course", help="instructors: student versions and autograding")
     commands = course.add_subparsers(dest="command", required=True)
-    timeout = {"type": positive_int, "default": 1800,
-               "help": "seconds allowed per notebook cell when nbgrader executes (default: 1800)"}
+    timeout = {"type": positive_int, "metavar": "SECONDS"}
 
     release = commands.add_parser(
         "release", help="student and instructor versions of the lab notebooks",
@@ -66,7 +68,15 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     release.add_argument("--labs", nargs="+", metavar="LAB",
                          help="lab folders to release, e.g. lab3_thresholds (default: all)")
     release.add_argument("--out", required=True, help="output folder (its course/ is rebuilt)")
-    release.add_argument("--timeout", **timeout)
+    release.add_argument("--timeout", **timeout, default=1800,
+                         help="seconds allowed per notebook when grading, recorded in "
+                              "grading.json (default: 1800)")
+    release.add_argument("--data", choices=MODES, default="synthetic",
+                         help="DATA of the notebooks when grading (default: synthetic: the "
+                              "generated stand-ins, no download)")
+    release.add_argument("--grading-dir", metavar="DIR",
+                         help="folder under which grading makes each submission's WORKDIR, "
+                              "OUTPUT_DIR and CACHE_DIR (default: OUT/grading)")
     release.add_argument("--repo-url", metavar="URL",
                          help="git URL the released notebooks' Colab setup cell clones "
                               "(default: REPO_URL of utils/course/setup_cell.py)")
@@ -96,5 +106,7 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     grade.add_argument("--release", metavar="DIR",
                        help="folder written by `course release` (default: release the "
                             "repository's notebooks again into a temporary folder)")
-    grade.add_argument("--timeout", **timeout)
+    grade.add_argument("--timeout", **timeout,
+                       help="seconds allowed per notebook; one that runs out of time gets "
+                            "status timeout (default: the release's, see grading.json)")
     grade.set_defaults(func=_grade)
