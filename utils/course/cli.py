@@ -8,6 +8,7 @@ from pathlib import Path
 
 from utils.cliargs import positive_int
 from utils.datamode import MODES
+from utils.paths import REPO_ROOT
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -52,6 +53,18 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _points(args: argparse.Namespace) -> int:
+    from utils.course.points import lab_points, markdown_table, notebook_points, write_readme_table
+
+    per_notebook = notebook_points()
+    per_lab = lab_points(per_notebook)
+    print(per_notebook.to_string(index=False), per_lab.to_string(index=False), sep="\n\n")
+    if args.readme is not None:
+        changed = write_readme_table(Path(args.readme), markdown_table(per_lab))
+        print(f"{args.readme}: points table {'rewritten' if changed else 'already up to date'}")
+    return 0
+
+
 def add_course(sub: argparse._SubParsersAction) -> None:
     """Register the ``course`` group."""
     course = sub.add_parser("course", help="instructors: student versions and autograding")
@@ -92,6 +105,17 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     cells.add_argument("--check", action="store_true",
                        help="write nothing; list the stale notebooks and exit 1 if any")
     cells.set_defaults(func=_setup_cells)
+
+    points = commands.add_parser(
+        "points", help="autograded and hand-graded points per notebook and per lab",
+        description="Reads the nbgrader metadata of every lab notebook (lab*/*.ipynb) and prints "
+                    "the autograded exercises, their points and the points graded by hand, per "
+                    "notebook and per lab.")
+    points.add_argument("--readme", nargs="?", const=str(REPO_ROOT / "README.md"),
+                        metavar="PATH",
+                        help="also rewrite the table of points per lab in this README (default: "
+                             "the repository's), between its points-table markers")
+    points.set_defaults(func=_points)
 
     grade = commands.add_parser(
         "grade", help="autograde submitted notebooks into a CSV",
