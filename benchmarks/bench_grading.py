@@ -11,7 +11,8 @@ what the notebooks' metadata says (full marks, 0 on the mutated test). Baseline:
 itself; grading at the notebooks' default sizes (what ``course grade`` did before) takes hours on
 a CPU and is not run. The last line printed is one JSON object.
 
-    nice -n 10 python benchmarks/bench_grading.py [--labs LAB ...] [--timeout 1800] [--keep DIR]
+    nice -n 10 python benchmarks/bench_grading.py [--labs LAB ...] [--timeout 1800] [--jobs 2]
+        [--keep DIR]
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labs", nargs="+", help="only these lab folders (default: all)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per notebook")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="submissions graded at the same time (default: 2, one per student)")
     parser.add_argument("--keep", type=Path, help="work here instead of a temporary folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
@@ -72,7 +75,7 @@ def main() -> None:
                 mutated[lab_name(source)] = f"{change.exercise.solution_id}: {change.name}"
         start = time.perf_counter()
         frame = grade(work / "subs", work / "grades.csv", release_dir=done.out,
-                      timeout=args.timeout)
+                      timeout=args.timeout, jobs=args.jobs)
         grade_s = time.perf_counter() - start
         rows: list[dict[str, Any]] = []
         mismatches: list[str] = []
@@ -96,7 +99,7 @@ def main() -> None:
         "notebooks": len(notebooks), "mutated": mutated,
         "release_s": round(release_s, 1), "grade_s": round(grade_s, 1),
         "total_s": round(total, 1), "budget_s": BUDGET_S, "within_budget": total < BUDGET_S,
-        "timeout_per_notebook_s": args.timeout,
+        "timeout_per_notebook_s": args.timeout, "jobs": args.jobs,
         "points_as_expected": not mismatches, "mismatches": mismatches, "rows": rows,
     }))
 

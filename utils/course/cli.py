@@ -42,7 +42,7 @@ def _grade(args: argparse.Namespace) -> int:
 
     frame = grade(Path(args.submissions), Path(args.out),
                   release_dir=None if args.release is None else Path(args.release),
-                  timeout=args.timeout)
+                  timeout=args.timeout, jobs=args.jobs)
     counts = frame["status"].value_counts()
     print(f"{counts.get('graded', 0)} notebook(s) graded, {counts.get('missing', 0)} missing, "
           f"{counts.get('timeout', 0)} out of time, {counts.get('error', 0)} not gradable, "
@@ -133,4 +133,7 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     grade.add_argument("--timeout", **timeout,
                        help="seconds allowed per notebook; one that runs out of time gets "
                             "status timeout (default: the release's, see grading.json)")
+    grade.add_argument("--jobs", type=positive_int, default=1,
+                       help="submissions (a student's lab) graded at the same time, each in "
+                            "its own process (default: 1)")
     grade.set_defaults(func=_grade)

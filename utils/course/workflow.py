@@ -19,12 +19,14 @@ the points of every grade cell from the gradebook.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +87,8 @@ def _api(course: Path, timeout: int, *, execute: bool = True) -> Any:
     config = Config()
     config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.root = str(course)
+    # graders in parallel processes wait for each other's writes instead of failing at once
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}?timeout=120"
     config.Execute.timeout = int(timeout)
     config.NotebookTimeLimit.seconds = int(timeout)
     defaults = Autograde.class_traits()
@@ -276,8 +280,15 @@ def _grade_submission(api: Any, course: Path, student: str, lab: str,
     return rows
 
 
+def _grade_in_worker(course: Path, timeout: int, execute: bool, student: str, lab: str,
+                     notebooks: list[Path], grading: GradingPlan | None) -> list[dict[str, Any]]:
+    """:func:`_grade_submission` with an nbgrader API of its own (one per worker process)."""
+    return _grade_submission(_api(course, timeout, execute=execute), course, student, lab,
+                             notebooks, grading)
+
+
 def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
-          timeout: int | None = None, execute: bool = True) -> pd.DataFrame:
+          timeout: int | None = None, execute: bool = True, jobs: int = 1) -> pd.DataFrame:
     """Autograde every submission and write one row per student and notebook: status, total
     score, maximum, and the points of each grade cell (columns named by grade_id). Each notebook
     runs with the release's grading parameters (small sizes, its own absolute folders:
@@ -290,12 +301,18 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
     a runner you trust, such as ``actionlab labs run`` or the test suite, since a student could
     edit outputs.
 
+    ``jobs`` submissions (a student's lab) are graded at the same time, each in a process of its
+    own (nbgrader runs every notebook in a kernel of its own; the gradebook is SQLite, which
+    serialises their short writes).
+
     ``release_dir`` is the folder written by :func:`release`; without it the repository's
     notebooks are released again into a temporary folder (they must be the versions handed out;
     the submissions' folders are then temporary too).
     """
     if timeout is not None:
         _check_timeout(timeout)
+    if jobs < 1:
+        raise InputError(f"--jobs must be >= 1, got {jobs}")
     check_target(out_csv)
     with tempfile.TemporaryDirectory(prefix="actionlab-course-") as tmp:
         if release_dir is None:
@@ -308,11 +325,16 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
         course = out / "course"
         grading = read_plan(out)
         found = submissions(Path(submitted), course)
-        api = _api(course, timeout or grading.timeout, execute=execute)
-        rows = []
-        for (student, lab), notebooks in sorted(found.items()):
-            rows += _grade_submission(api, course, student, lab, notebooks,
-                                      grading if execute else None)
+        work = [(course, timeout or grading.timeout, execute, student, lab, notebooks,
+                 grading if execute else None)
+                for (student, lab), notebooks in sorted(found.items())]
+        if jobs == 1:
+            rows = [row for args in work for row in _grade_in_worker(*args)]
+        else:  # spawned: a forked child would inherit the parent's gradebook connections
+            with ProcessPoolExecutor(min(jobs, len(work)),
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                rows = [row for rows in pool.map(_grade_in_worker, *zip(*work, strict=True))
+                        for row in rows]
     head = ["student", "lab", "notebook", "status", "score", "max_score"]
     frame = pd.DataFrame(rows)
     frame = frame.reindex(columns=head + sorted(c for c in frame.columns if c not in head))
