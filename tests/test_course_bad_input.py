@@ -28,6 +28,8 @@ RELEASE: list[tuple[str, Args, int, str]] = [
     ("--out a file", lambda d: ["--out", _file(d)], 2, "f: exists and is not a folder"),
     ("--out not writable", lambda d: ["--out", "/proc/release"], 2,
      "/proc/release: cannot create folder"),
+    ("--data unknown", lambda d: ["--out", str(d / "r"), "--data", "real-ish"], 2,
+     "--data must be one of ['auto', 'real', 'synthetic'], got 'real-ish'"),
 ]
 def _old_release(folder: Path) -> str:
     """A release folder without grading.json (written before grading parameters existed)."""

@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 from utils.cliargs import positive_int
-from utils.datamode import MODES
-from utils.paths import REPO_ROOT
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -55,13 +53,15 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _points(args: argparse.Namespace) -> int:
     from utils.course.points import lab_points, markdown_table, notebook_points, write_readme_table
+    from utils.paths import REPO_ROOT
 
     per_notebook = notebook_points()
     per_lab = lab_points(per_notebook)
     print(per_notebook.to_string(index=False), per_lab.to_string(index=False), sep="\n\n")
     if args.readme is not None:
-        changed = write_readme_table(Path(args.readme), markdown_table(per_lab))
-        print(f"{args.readme}: points table {'rewritten' if changed else 'already up to date'}")
+        readme = Path(args.readme) if args.readme else REPO_ROOT / "README.md"
+        changed = write_readme_table(readme, markdown_table(per_lab))
+        print(f"{readme}: points table {'rewritten' if changed else 'already up to date'}")
     return 0
 
 
@@ -84,7 +84,7 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     release.add_argument("--timeout", **timeout, default=1800,
                          help="seconds allowed per notebook when grading, recorded in "
                               "grading.json (default: 1800)")
-    release.add_argument("--data", choices=MODES, default="synthetic",
+    release.add_argument("--data", default="synthetic", metavar="{auto,real,synthetic}",
                          help="DATA of the notebooks when grading (default: synthetic: the "
                               "generated stand-ins, no download)")
     release.add_argument("--grading-dir", metavar="DIR",
@@ -111,8 +111,7 @@ def add_course(sub: argparse._SubParsersAction) -> None:
         description="Reads the nbgrader metadata of every lab notebook (lab*/*.ipynb) and prints "
                     "the autograded exercises, their points and the points graded by hand, per "
                     "notebook and per lab.")
-    points.add_argument("--readme", nargs="?", const=str(REPO_ROOT / "README.md"),
-                        metavar="PATH",
+    points.add_argument("--readme", nargs="?", const="", metavar="PATH",
                         help="also rewrite the table of points per lab in this README (default: "
                              "the repository's), between its points-table markers")
     points.set_defaults(func=_points)

@@ -148,9 +148,10 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
     notebooks = select_notebooks(labs, root)
     if not notebooks:
         raise InputError(f"no lab notebook (lab*/*.ipynb) found under {root}")
-    out = make_folder(Path(out).resolve())
+    out = Path(out).resolve()
     grading = plan(notebooks, out / "grading" if grading_dir is None else Path(grading_dir),
                    data=data, timeout=timeout)
+    make_folder(out)
     course = out / "course"
     if course.exists():  # a release is rebuilt from scratch: stale notebooks or grades mislead
         shutil.rmtree(course)
