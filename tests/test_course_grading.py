@@ -36,7 +36,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame
     hand_in(instructor, tmp / "subs" / "mutant" / NOTEBOOK.parent.name / NOTEBOOK.name, change)
     out = tmp / "grades.csv"
     assert main(["course", "grade", str(tmp / "subs"), "--release", str(release_dir), "--out",
-                 str(out)]) == 0
+                 str(out), "--jobs", "2"]) == 0
     return release_dir, pd.read_csv(out)
 
 

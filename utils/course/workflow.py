@@ -73,6 +73,12 @@ def config_text(course: Path, timeout: int) -> str:
             f"c.Execute.timeout = {int(timeout)}\n")
 
 
+def _db_url(course: Path) -> str:
+    """The gradebook's; graders in parallel processes wait for each other's writes (SQLite
+    locks the file) instead of failing after the default five seconds."""
+    return f"sqlite:///{course / 'gradebook.db'}?timeout=120"
+
+
 def _api(course: Path, timeout: int, *, execute: bool = True) -> Any:
     """nbgrader's API on ``course``; autograde runs each notebook within ``timeout`` seconds
     (:class:`~utils.course.timelimit.NotebookTimeLimit` in place of nbgrader's Execute)."""
@@ -87,8 +93,7 @@ def _api(course: Path, timeout: int, *, execute: bool = True) -> Any:
     config = Config()
     config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.root = str(course)
-    # graders in parallel processes wait for each other's writes instead of failing at once
-    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}?timeout=120"
+    config.CourseDirectory.db_url = _db_url(course)
     config.Execute.timeout = int(timeout)
     config.NotebookTimeLimit.seconds = int(timeout)
     defaults = Autograde.class_traits()
@@ -234,7 +239,7 @@ def _score(course: Path, student: str, lab: str, notebook: str) -> dict[str, Any
     from utils.course.timelimit import timed_out
 
     row: dict[str, Any] = {"student": student, "lab": lab, "notebook": notebook}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(_db_url(course)) as gb:
         submitted = gb.find_submission_notebook(Path(notebook).stem, lab, student)
         row |= {"status": "graded", "score": float(submitted.score),
                 "max_score": float(submitted.max_score)}
@@ -334,8 +339,8 @@ def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
         else:  # spawned: a forked child would inherit the parent's gradebook connections
             with ProcessPoolExecutor(min(jobs, len(work)),
                                      mp_context=multiprocessing.get_context("spawn")) as pool:
-                rows = [row for rows in pool.map(_grade_in_worker, *zip(*work, strict=True))
-                        for row in rows]
+                rows = [row for part in pool.map(_grade_in_worker, *zip(*work, strict=True))
+                        for row in part]
     head = ["student", "lab", "notebook", "status", "score", "max_score"]
     frame = pd.DataFrame(rows)
     frame = frame.reindex(columns=head + sorted(c for c in frame.columns if c not in head))
