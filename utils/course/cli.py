@@ -118,11 +118,14 @@ def add_course(sub: argparse._SubParsersAction) -> None:
 
     grade = commands.add_parser(
         "grade", help="autograde submitted notebooks into a CSV",
-        description="Reads SUBMISSIONS_DIR/<student>/<lab>/<notebook>.ipynb, runs nbgrader "
-                    "autograde (the notebook is re-executed with the original test cells, hidden "
-                    "tests included) and writes --out: one row per student and notebook with "
-                    "the status, total score, maximum and the points of every exercise test "
-                    "(columns named by grade_id).")
+        description="Reads SUBMISSIONS_DIR/<student>/<lab>/<notebook>.ipynb, injects the "
+                    "release's grading parameters (small sizes, DATA, the submission's own "
+                    "WORKDIR, OUTPUT_DIR and CACHE_DIR under the grading folder), runs nbgrader "
+                    "autograde on each notebook (re-executed with the original test cells, "
+                    "hidden tests included, within --timeout) and writes --out: one row per "
+                    "student and notebook with the status (graded, missing, timeout, error), "
+                    "total score, maximum and the points of every exercise test (columns named "
+                    "by grade_id).")
     grade.add_argument("submissions", metavar="SUBMISSIONS_DIR",
                        help="folder of <student>/<lab>/<notebook>.ipynb")
     grade.add_argument("--out", required=True, help="grades CSV to write")
