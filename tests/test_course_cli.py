@@ -24,11 +24,11 @@ def _tiny_lab(root: Path) -> Path:
     """One exercise over N, whose grading size is N = 2; a cell records what it ran with."""
     code = nbformat.v4.new_code_cell
     nb = nbformat.v4.new_notebook(cells=[
-        code('N = 3\nDATA = "auto"\nOUTPUT_DIR = None\nWORKDIR = None\nCACHE_DIR = None',
-             metadata={"tags": ["parameters"]}),
+        code('N = 3\nDATA = "auto"\nOUTPUT_DIR = None\nWORKDIR = None\nCACHE_DIR = None\n'
+             'USE_DRIVE = False', metadata={"tags": ["parameters"]}),
         code("import json, pathlib\nif OUTPUT_DIR:\n    pathlib.Path(OUTPUT_DIR, 'ran.json')"
              ".write_text(json.dumps({'N': N, 'DATA': DATA, 'WORKDIR': WORKDIR, "
-             "'CACHE_DIR': CACHE_DIR}))"),
+             "'CACHE_DIR': CACHE_DIR, 'USE_DRIVE': USE_DRIVE}))"),
         code("### BEGIN SOLUTION\ntotal = sum(range(N))\n### END SOLUTION",
              metadata=_meta(solution=True, grade_id="sum")),
         code("assert total >= 0\n### BEGIN HIDDEN TESTS\nassert total == N * (N - 1) // 2\n"
@@ -54,12 +54,17 @@ def test_release_then_grade_from_the_command_line(tmp_path: Path,
     assert "sum(range(N))" not in student and "N * (N - 1) // 2" not in student
     assert "raise NotImplementedError()" in student
     grading = json.loads((done.out / "grading.json").read_text())
-    assert grading["parameters"] == {"lab9_tiny/01_sum.ipynb": {"N": 2, "DATA": "synthetic"}}
+    assert grading["parameters"] == {"lab9_tiny/01_sum.ipynb": {
+        "N": 2, "DATA": "synthetic", "OUTPUT_DIR": None, "WORKDIR": None, "CACHE_DIR": None,
+        "USE_DRIVE": False}}
     assert grading["folder"] == str(done.out / "grading") and grading["timeout"] == 120
     subs = tmp_path / "subs"
     slow = source.read_text().replace("total = sum(range(N))",
                                       "import time\\ntime.sleep(120)\\ntotal = sum(range(N))")
-    for name, text in (("ada", source.read_text()), ("bob", student), ("cy", slow)):
+    # ada ran hers on Colab with Drive, at a size of her own: grading sets both back
+    drive = source.read_text().replace("USE_DRIVE = False", "USE_DRIVE = True").replace(
+        "N = 3", "N = 50")
+    for name, text in (("ada", drive), ("bob", student), ("cy", slow)):
         (subs / name / "lab9_tiny").mkdir(parents=True)
         (subs / name / "lab9_tiny" / "01_sum.ipynb").write_text(text)
     out = tmp_path / "grades.csv"
@@ -82,7 +87,7 @@ def test_release_then_grade_from_the_command_line(tmp_path: Path,
         workdir = done.out / "grading" / name / "lab9_tiny"
         ran = json.loads((workdir / "outputs" / "01_sum" / "ran.json").read_text())
         assert ran == {"N": 2, "DATA": "synthetic", "WORKDIR": str(workdir),
-                       "CACHE_DIR": str(workdir / "features")}
+                       "CACHE_DIR": str(workdir / "features"), "USE_DRIVE": False}
 
 
 def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

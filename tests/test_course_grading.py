@@ -15,7 +15,7 @@ from grading_helpers import expected_points, hand_in, mutant, wrong_answers
 
 from utils.cli import main
 from utils.course.grading import read_plan
-from utils.labs import lab_name, smoke_parameters
+from utils.labs import declared_parameters, lab_name, smoke_parameters
 from utils.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
@@ -65,8 +65,8 @@ def test_submissions_ran_at_grading_size_in_their_own_folders(
     plan = read_plan(release_dir)
     change = mutant(NOTEBOOK, wrong_answers()[NOTEBOOK])
     assert change is not None
-    assert plan.parameters[lab_name(NOTEBOOK)] == {"DATA": "synthetic",
-                                                   **smoke_parameters(NOTEBOOK)}
+    assert plan.parameters[lab_name(NOTEBOOK)] == {
+        **declared_parameters(NOTEBOOK), "DATA": "synthetic", **smoke_parameters(NOTEBOOK)}
     for student in ("reference", "mutant"):
         workdir = plan.folder / student / NOTEBOOK.parent.name
         autograded = (release_dir / "course" / "autograded" / student / NOTEBOOK.parent.name

@@ -2,10 +2,10 @@
 
 A notebook's defaults are the sizes of a real lab (all models, all clips, thousands of bootstrap
 resamples); the grader only needs the exercises' cells to run, so ``course release`` records in
-``RELEASE/grading.json`` each notebook's small sizes (its ``smoke_parameters``), the ``DATA``
-mode, the time limit, and a grading folder. ``course grade`` injects them into every submission
-(papermill, after the cell tagged ``parameters``, so the student's own values are overridden)
-with absolute folders of its own under the grading folder::
+``RELEASE/grading.json`` each notebook's parameters (its defaults with its ``smoke_parameters``
+over them), the ``DATA`` mode, the time limit, and a grading folder. ``course grade`` injects
+them into every submission (papermill, after the cell tagged ``parameters``, so the student's
+own values are overridden) with absolute folders of its own under the grading folder::
 
     GRADING/<student>/<lab>/                    WORKDIR (the lab's notebooks share it, as on
                                                 Colab with Drive: 2.2 finds the run of 2.1)
@@ -68,14 +68,15 @@ class GradingPlan:
 
 def plan(notebooks: Sequence[Path], folder: Path, *, data: str = "synthetic",
          timeout: int = 1800) -> GradingPlan:
-    """The grading parameters of ``notebooks``: each one's smoke parameters and ``data`` as
-    DATA, only the names its parameters cell declares."""
+    """The grading parameters of ``notebooks``: each one's declared defaults (so a value the
+    student changed, such as ``USE_DRIVE = True`` on Colab or a path on Drive, is set back),
+    then ``data`` as DATA and its smoke parameters, for the names its parameters cell declares."""
     if data not in MODES:
         raise InputError(f"--data must be one of {list(MODES)}, got {data!r}")
     parameters, declared = {}, {}
     for nb in notebooks:
         names = declared_parameters(nb)
-        wanted = {"DATA": data, **smoke_parameters(nb)}
+        wanted = {**names, "DATA": data, **smoke_parameters(nb)}
         parameters[lab_name(nb)] = {k: v for k, v in wanted.items() if k in names}
         declared[lab_name(nb)] = sorted(names)
     return GradingPlan(Path(folder).resolve(), data, int(timeout), parameters, declared)
