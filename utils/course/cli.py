@@ -14,7 +14,8 @@ def _release(args: argparse.Namespace) -> int:
 
     done = release(Path(args.out), args.labs, timeout=args.timeout, repo_url=args.repo_url,
                    ref=args.ref, data=args.data,
-                   grading_dir=None if args.grading_dir is None else Path(args.grading_dir))
+                   grading_dir=None if args.grading_dir is None else Path(args.grading_dir),
+                   data_dir=None if args.data_dir is None else Path(args.data_dir))
     print(f"{len(done.student)} student notebook(s) -> {done.out / 'student'}\n"
           f"instructor versions -> {done.out / 'instructor'}\n"
           f"nbgrader course directory (gradebook, config) -> {done.course}\n"
@@ -90,6 +91,10 @@ def add_course(sub: argparse._SubParsersAction) -> None:
     release.add_argument("--grading-dir", metavar="DIR",
                          help="folder under which grading makes each submission's WORKDIR, "
                               "OUTPUT_DIR and CACHE_DIR (default: OUT/grading)")
+    release.add_argument("--data-dir", metavar="DIR",
+                         help="a WORKDIR's data folder (the datasets) that each submission's "
+                              "WORKDIR/data links to, for --data real or auto (default: none, "
+                              "each submission fetches or generates its own)")
     release.add_argument("--repo-url", metavar="URL",
                          help="git URL the released notebooks' Colab setup cell clones "
                               "(default: REPO_URL of utils/course/setup_cell.py)")

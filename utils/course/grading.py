@@ -11,8 +11,11 @@ own values are overridden) with absolute folders of its own under the grading fo
                                                 Colab with Drive: 2.2 finds the run of 2.1)
     GRADING/<student>/<lab>/outputs/<notebook>  OUTPUT_DIR
     GRADING/<student>/<lab>/features            CACHE_DIR
+    GRADING/<student>/<lab>/data                a link to the release's data folder, if any
 
-so no submission reads another's cache or run, and nothing lands in the repository.
+so no submission reads another's cache or run, and nothing lands in the repository. With
+``DATA = "real"`` or ``"auto"``, give the release a data folder (what a WORKDIR's ``data/``
+holds: the datasets, fetched once) so that each submission does not download its own copy.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class GradingPlan:
     timeout: int  # seconds per notebook
     parameters: dict[str, dict[str, Any]]  # "<lab>/<notebook>.ipynb" -> declared names only
     declared: dict[str, list[str]]  # every parameter each notebook declares
+    data_dir: Path | None = None  # absolute: linked as every submission's WORKDIR/data
 
     def for_submission(self, student: str, lab: str, notebook: str) -> dict[str, Any]:
         """The parameters of ``student``'s ``lab/notebook``: the small sizes and DATA, plus its
@@ -52,6 +56,9 @@ class GradingPlan:
         folders = {"WORKDIR": workdir, "OUTPUT_DIR": workdir / "outputs" / Path(notebook).stem,
                    "CACHE_DIR": workdir / "features"}
         declared = set(self.declared[key])
+        if self.data_dir is not None and "WORKDIR" in declared and not (workdir / "data").exists():
+            make_folder(workdir).joinpath("data").symlink_to(self.data_dir,
+                                                             target_is_directory=True)
         chosen = {name: make_folder(path) for name, path in folders.items() if name in declared}
         return self.parameters[key] | {name: str(path) for name, path in chosen.items()}
 
@@ -67,25 +74,31 @@ class GradingPlan:
 
 
 def plan(notebooks: Sequence[Path], folder: Path, *, data: str = "synthetic",
-         timeout: int = 1800) -> GradingPlan:
+         timeout: int = 1800, data_dir: Path | None = None) -> GradingPlan:
     """The grading parameters of ``notebooks``: each one's declared defaults (so a value the
     student changed, such as ``USE_DRIVE = True`` on Colab or a path on Drive, is set back),
-    then ``data`` as DATA and its smoke parameters, for the names its parameters cell declares."""
+    then ``data`` as DATA and its smoke parameters, for the names its parameters cell declares.
+    ``data_dir``: an existing folder every submission's ``WORKDIR/data`` links to."""
     if data not in MODES:
         raise InputError(f"--data must be one of {list(MODES)}, got {data!r}")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise InputError(f"--data-dir {data_dir} is not a folder")
     parameters, declared = {}, {}
     for nb in notebooks:
         names = declared_parameters(nb)
         wanted = {**names, "DATA": data, **smoke_parameters(nb)}
         parameters[lab_name(nb)] = {k: v for k, v in wanted.items() if k in names}
         declared[lab_name(nb)] = sorted(names)
-    return GradingPlan(Path(folder).resolve(), data, int(timeout), parameters, declared)
+    return GradingPlan(Path(folder).resolve(), data, int(timeout), parameters, declared,
+                       None if data_dir is None else Path(data_dir).resolve())
 
 
 def write_plan(grading: GradingPlan, release_dir: Path) -> Path:
     return write_json({"folder": str(grading.folder), "data": grading.data,
                        "timeout": grading.timeout, "parameters": grading.parameters,
-                       "declared": grading.declared}, Path(release_dir) / GRADING_FILE)
+                       "declared": grading.declared,
+                       "data_dir": None if grading.data_dir is None else str(grading.data_dir)},
+                      Path(release_dir) / GRADING_FILE)
 
 
 def read_plan(release_dir: Path) -> GradingPlan:
@@ -93,7 +106,8 @@ def read_plan(release_dir: Path) -> GradingPlan:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return GradingPlan(Path(raw["folder"]), str(raw["data"]), int(raw["timeout"]),
-                           dict(raw["parameters"]), dict(raw["declared"]))
+                           dict(raw["parameters"]), dict(raw["declared"]),
+                           None if raw.get("data_dir") is None else Path(raw["data_dir"]))
     except FileNotFoundError:
         raise InputError(f"--release {release_dir}: no {GRADING_FILE}; pass the folder written "
                          "by `actionlab course release` (release again if it is older)") from None

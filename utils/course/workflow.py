@@ -138,15 +138,16 @@ def _check_timeout(timeout: int) -> None:
 def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800,
             root: Path = REPO_ROOT, repo_url: str | None = None,
             ref: str | None = None, data: str = "synthetic",
-            grading_dir: Path | None = None) -> Release:
+            grading_dir: Path | None = None, data_dir: Path | None = None) -> Release:
     """Student and instructor versions of the selected labs' notebooks, through nbgrader's
     ``generate_assignment`` (solutions replaced by ``raise NotImplementedError()``, hidden tests
     removed, test cells locked). Their Colab setup cell clones ``repo_url`` at ``ref`` (default:
     the repository's own, :mod:`utils.course.setup_cell`).
 
     Also records the grading parameters in ``OUT/grading.json``: each notebook's small sizes,
-    ``data`` as DATA, ``timeout`` seconds per notebook, and ``grading_dir`` (default
-    ``OUT/grading``) under which grading makes each submission's folders."""
+    ``data`` as DATA, ``timeout`` seconds per notebook, ``grading_dir`` (default
+    ``OUT/grading``) under which grading makes each submission's folders, and ``data_dir``
+    which each submission's ``WORKDIR/data`` links to (:func:`utils.course.grading.plan`)."""
     from utils.course.setup_cell import write_cell
 
     _check_timeout(timeout)
@@ -155,7 +156,7 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
         raise InputError(f"no lab notebook (lab*/*.ipynb) found under {root}")
     out = Path(out).resolve()
     grading = plan(notebooks, out / "grading" if grading_dir is None else Path(grading_dir),
-                   data=data, timeout=timeout)
+                   data=data, timeout=timeout, data_dir=data_dir)
     make_folder(out)
     course = out / "course"
     if course.exists():  # a release is rebuilt from scratch: stale notebooks or grades mislead
