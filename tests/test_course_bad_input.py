@@ -28,10 +28,22 @@ RELEASE: list[tuple[str, Args, int, str]] = [
     ("--out a file", lambda d: ["--out", _file(d)], 2, "f: exists and is not a folder"),
     ("--out not writable", lambda d: ["--out", "/proc/release"], 2,
      "/proc/release: cannot create folder"),
+    ("--data unknown", lambda d: ["--out", str(d / "r"), "--data", "real-ish"], 2,
+     "--data must be one of ['auto', 'real', 'synthetic'], got 'real-ish'"),
 ]
+def _old_release(folder: Path) -> str:
+    """A release folder without grading.json (written before grading parameters existed)."""
+    (folder / "rel" / "course").mkdir(parents=True)
+    (folder / "rel" / "course" / "gradebook.db").write_text("")
+    return str(folder / "rel")
+
+
 GRADE: list[tuple[str, Args, int, str]] = [
     ("--out a folder", lambda d: [str(d), "--out", str(d)], 2,
      "is a folder, not a regular file; refusing to replace it"),
+    ("--release without grading.json",
+     lambda d: [str(d), "--release", _old_release(d), "--out", str(d / "g.csv")], 2,
+     "rel: no grading.json; pass the folder written by `actionlab course release`"),
 ]
 LABS: list[tuple[str, Args, int, str]] = [
     ("--out a file", lambda d: ["--out", _file(d), "--smoke"], 2,
@@ -62,7 +74,8 @@ def test_one_malformed_notebook_does_not_stop_the_class(
     assert main(["course", "grade", str(subs), "--release", str(done.out), "--out",
                  str(out)]) == 0
     captured = capsys.readouterr()
-    assert "1 notebook(s) graded, 0 missing, 1 not gradable, 2 student(s)" in captured.out
+    assert ("1 notebook(s) graded, 0 missing, 0 out of time, 1 not gradable, 2 student(s)"
+            in captured.out)
     [line] = captured.err.splitlines()
     assert line.startswith("not graded: bob/lab9_tiny/01_sum.ipynb: NotJSONError: Notebook does "
                            "not appear to be JSON")

@@ -2,9 +2,9 @@
 
 One release of every notebook (``generate_assignment``); then two submissions per notebook are
 autograded: the instructor version (what a perfect student hands in), executed once for the
-whole suite (``tests/conftest.py``) and graded as submitted, and the unsolved student version
-with the notebook's smoke parameters injected (papermill), executed by nbgrader. Cost: one extra
-execution per notebook, on synthetic data with its test sizes.
+whole suite (``tests/conftest.py``) and graded as submitted, and the unsolved student version,
+executed by nbgrader with the release's grading parameters (the notebook's smoke parameters and
+synthetic data, :mod:`utils.course.grading`). Cost: one extra execution per notebook.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from utils.course.metadata import (
 )
 from utils.course.setup_cell import cell_source, find_cell
 from utils.course.workflow import Release, grade, release
-from utils.labs import declared_parameters, discover, smoke_parameters
+from utils.labs import discover
 
 NOTEBOOKS = discover()
 IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
@@ -56,20 +56,6 @@ def _by_grade_id(path: Path) -> dict[str, nbformat.NotebookNode]:
             if "grade_id" in c.metadata.get("nbgrader", {})}
 
 
-def _submission(source: Path, target: Path, out_dir: Path) -> None:
-    """``source`` with the smoke parameters injected after its parameters cell (papermill)."""
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    declared = declared_parameters(source)
-    params = {"DATA": "synthetic", "OUTPUT_DIR": str(out_dir),
-              "WORKDIR": str(out_dir.parent.parent / "workdir"), **smoke_parameters(source)}
-    nb = parameterize_notebook(load_notebook_node(str(source)),
-                               {k: v for k, v in params.items() if k in declared})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
-
-
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> Release:
     return release(tmp_path_factory.mktemp("release"), repo_url=REPO_URL, ref="v1")
@@ -87,14 +73,13 @@ def graded(released: Release, tmp_path_factory: pytest.TempPathFactory,
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(executed_notebook(nb).notebook, target)
     unsolved = tmp_path_factory.mktemp("unsolved")
-    outputs = tmp_path_factory.mktemp("outputs")
     for nb in released.student:
-        _submission(nb, unsolved / "unsolved" / nb.parent.name / nb.name,
-                    outputs / nb.parent.name / nb.stem)
+        target = unsolved / "unsolved" / nb.parent.name / nb.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(nb, target)
     frames = [grade(solved, released.out / "grades_solved.csv", release_dir=released.out,
                     execute=False),
-              grade(unsolved, released.out / "grades_unsolved.csv", release_dir=released.out,
-                    timeout=600)]
+              grade(unsolved, released.out / "grades_unsolved.csv", release_dir=released.out)]
     for frame, name in zip(frames, ("grades_solved.csv", "grades_unsolved.csv"), strict=True):
         assert pd.read_csv(released.out / name).shape[0] == len(frame)
     return pd.concat(frames, ignore_index=True)

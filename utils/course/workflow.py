@@ -9,20 +9,24 @@ assignment per lab folder, e.g. ``lab3_thresholds``)::
     OUT/course/gradebook.db                 the grade cells and their points (autograde needs it)
     OUT/student/<lab>/<nb>.ipynb            the student versions, to hand out
     OUT/instructor/<lab>/<nb>.ipynb         the instructor versions, to keep
+    OUT/grading.json                        the grading parameters (:mod:`utils.course.grading`)
 
-Grading copies ``SUBMISSIONS/<student>/<lab>/<nb>.ipynb`` into the course's ``submitted`` folder,
-runs ``nbgrader autograde`` (which re-executes each notebook with the original test cells
-restored) and reads the points of every grade cell from the gradebook.
+Grading copies ``SUBMISSIONS/<student>/<lab>/<nb>.ipynb`` into the course's ``submitted`` folder
+with the grading parameters injected, runs ``nbgrader autograde`` on each notebook (which
+re-executes it with the original test cells restored, under a time limit per notebook) and reads
+the points of every grade cell from the gradebook.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from utils.course.grading import GradingPlan, parameterize, plan, read_plan, write_plan
 from utils.errors import InputError
 from utils.io import atomic_path, check_target, make_folder
 from utils.labs import discover
@@ -68,23 +73,36 @@ def config_text(course: Path, timeout: int) -> str:
             f"c.Execute.timeout = {int(timeout)}\n")
 
 
+def _db_url(course: Path) -> str:
+    """The gradebook's; graders in parallel processes wait for each other's writes (SQLite
+    locks the file) instead of failing after the default five seconds."""
+    return f"sqlite:///{course / 'gradebook.db'}?timeout=120"
+
+
 def _api(course: Path, timeout: int, *, execute: bool = True) -> Any:
+    """nbgrader's API on ``course``; autograde runs each notebook within ``timeout`` seconds
+    (:class:`~utils.course.timelimit.NotebookTimeLimit` in place of nbgrader's Execute)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import ClearOutput, Execute
     from traitlets.config import Config
 
+    from utils.course.timelimit import NotebookTimeLimit
+
     config = Config()
     config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = _db_url(course)
     config.Execute.timeout = int(timeout)
+    config.NotebookTimeLimit.seconds = int(timeout)
+    defaults = Autograde.class_traits()
     if not execute:  # grade the outputs as submitted: keep them, do not run the notebook again
-        defaults = Autograde.class_traits()
         config.Autograde.sanitize_preprocessors = [
             p for p in defaults["sanitize_preprocessors"].default() if p is not ClearOutput]
-        config.Autograde.autograde_preprocessors = [
-            p for p in defaults["autograde_preprocessors"].default() if p is not Execute]
+    config.Autograde.autograde_preprocessors = [
+        NotebookTimeLimit if p is Execute else p
+        for p in defaults["autograde_preprocessors"].default() if execute or p is not Execute]
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
@@ -119,18 +137,27 @@ def _check_timeout(timeout: int) -> None:
 
 def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800,
             root: Path = REPO_ROOT, repo_url: str | None = None,
-            ref: str | None = None) -> Release:
+            ref: str | None = None, data: str = "synthetic",
+            grading_dir: Path | None = None, data_dir: Path | None = None) -> Release:
     """Student and instructor versions of the selected labs' notebooks, through nbgrader's
     ``generate_assignment`` (solutions replaced by ``raise NotImplementedError()``, hidden tests
     removed, test cells locked). Their Colab setup cell clones ``repo_url`` at ``ref`` (default:
-    the repository's own, :mod:`utils.course.setup_cell`)."""
+    the repository's own, :mod:`utils.course.setup_cell`).
+
+    Also records the grading parameters in ``OUT/grading.json``: each notebook's small sizes,
+    ``data`` as DATA, ``timeout`` seconds per notebook, ``grading_dir`` (default
+    ``OUT/grading``) under which grading makes each submission's folders, and ``data_dir``
+    which each submission's ``WORKDIR/data`` links to (:func:`utils.course.grading.plan`)."""
     from utils.course.setup_cell import write_cell
 
     _check_timeout(timeout)
     notebooks = select_notebooks(labs, root)
     if not notebooks:
         raise InputError(f"no lab notebook (lab*/*.ipynb) found under {root}")
-    out = make_folder(Path(out).resolve())
+    out = Path(out).resolve()
+    grading = plan(notebooks, out / "grading" if grading_dir is None else Path(grading_dir),
+                   data=data, timeout=timeout, data_dir=data_dir)
+    make_folder(out)
     course = out / "course"
     if course.exists():  # a release is rebuilt from scratch: stale notebooks or grades mislead
         shutil.rmtree(course)
@@ -156,6 +183,7 @@ def release(out: Path, labs: Sequence[str] | None = None, *, timeout: int = 1800
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / lab / nb.name, target)
             bucket.append(target)
+    write_plan(grading, out)
     return Release(out, course, student, instructor)
 
 
@@ -204,69 +232,116 @@ def submissions(folder: Path, course: Path) -> dict[tuple[str, str], list[Path]]
     return found
 
 
-def _scores(course: Path, student: str, lab: str) -> list[dict[str, Any]]:
-    from nbgrader.api import Gradebook, MissingEntry
+def _score(course: Path, student: str, lab: str, notebook: str) -> dict[str, Any]:
+    """The gradebook's row of one autograded notebook: status ``graded``, or ``timeout`` when
+    the time limit stopped it (the cells that ran keep their points)."""
+    from nbgrader.api import Gradebook
 
+    from utils.course.timelimit import timed_out
+
+    row: dict[str, Any] = {"student": student, "lab": lab, "notebook": notebook}
+    with Gradebook(_db_url(course)) as gb:
+        submitted = gb.find_submission_notebook(Path(notebook).stem, lab, student)
+        row |= {"status": "graded", "score": float(submitted.score),
+                "max_score": float(submitted.max_score)}
+        row |= {g.name: float(g.score or 0.0) for g in sorted(submitted.grades,
+                                                               key=lambda g: g.name)}
+    stopped = timed_out(course / "autograded" / student / lab / notebook)
+    if stopped is not None:
+        row |= {"status": "timeout",
+                "error": f"stopped at {stopped}: the time limit per notebook was reached"}
+    return row
+
+
+def _grade_submission(api: Any, course: Path, student: str, lab: str,
+                      notebooks: list[Path], grading: GradingPlan | None) -> list[dict[str, Any]]:
+    """Rows of one student's lab: each notebook autograded on its own (a notebook that fails
+    or times out does not take the others with it), released notebooks not handed in
+    ``missing``. ``grading``: inject its parameters (None: grade the notebooks as they are)."""
+    from nbgrader.utils import temp_attrs
+
+    target = course / "submitted" / student / lab
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    if grading is not None:
+        grading.clear(student, lab)
+    for nb in notebooks:
+        if grading is None:
+            shutil.copy2(nb, target / nb.name)
+        else:
+            parameterize(nb, target / nb.name, grading.for_submission(student, lab, nb.name))
     rows = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for notebook in sorted(gb.find_assignment(lab).notebooks, key=lambda n: n.name):
-            row: dict[str, Any] = {"student": student, "lab": lab,
-                                   "notebook": f"{notebook.name}.ipynb"}
-            try:
-                submitted = gb.find_submission_notebook(notebook.name, lab, student)
-            except MissingEntry:
-                rows.append(row | {"status": "missing"})
-                continue
-            grades = sorted(submitted.grades, key=lambda g: g.name)
-            row |= {"status": "graded", "score": float(submitted.score),
-                    "max_score": float(submitted.max_score)}
-            row |= {g.name: float(g.score or 0.0) for g in grades}
-            rows.append(row)
+    for nb in notebooks:
+        with _nbgrader_env(), temp_attrs(api.coursedir, notebook_id=nb.stem):
+            failure = _failure(api.autograde(lab, student, force=True, create=True))
+        if failure is None:
+            rows.append(_score(course, student, lab, nb.name))
+        else:  # one bad submission must not stop the class's grading
+            rows.append({"student": student, "lab": lab, "notebook": nb.name,
+                         "status": "error", "error": failure})
+    handed_in = {nb.name for nb in notebooks}
+    rows += [{"student": student, "lab": lab, "notebook": p.name, "status": "missing"}
+             for p in sorted((course / "source" / lab).glob("*.ipynb"))
+             if p.name not in handed_in]
     return rows
 
 
+def _grade_in_worker(course: Path, timeout: int, execute: bool, student: str, lab: str,
+                     notebooks: list[Path], grading: GradingPlan | None) -> list[dict[str, Any]]:
+    """:func:`_grade_submission` with an nbgrader API of its own (one per worker process)."""
+    return _grade_submission(_api(course, timeout, execute=execute), course, student, lab,
+                             notebooks, grading)
+
+
 def grade(submitted: Path, out_csv: Path, *, release_dir: Path | None = None,
-          timeout: int = 1800, execute: bool = True) -> pd.DataFrame:
+          timeout: int | None = None, execute: bool = True, jobs: int = 1) -> pd.DataFrame:
     """Autograde every submission and write one row per student and notebook: status, total
-    score, maximum, and the points of each grade cell (columns named by grade_id). A
-    submission nbgrader cannot grade (a malformed notebook...) gets status ``error`` and the
-    reason in ``error``; the others are graded.
+    score, maximum, and the points of each grade cell (columns named by grade_id). Each notebook
+    runs with the release's grading parameters (small sizes, its own absolute folders:
+    :mod:`utils.course.grading`) within ``timeout`` seconds (default: the release's); one that
+    runs out of time gets status ``timeout``, one nbgrader cannot grade (a malformed
+    notebook...) status ``error``, both with the reason in ``error``; the others are graded.
 
     ``execute=False`` grades the outputs a notebook was submitted with instead of running it
     again (the test cells are still restored from the release): only for notebooks executed by
     a runner you trust, such as ``actionlab labs run`` or the test suite, since a student could
     edit outputs.
 
+    ``jobs`` submissions (a student's lab) are graded at the same time, each in a process of its
+    own (nbgrader runs every notebook in a kernel of its own; the gradebook is SQLite, which
+    serialises their short writes).
+
     ``release_dir`` is the folder written by :func:`release`; without it the repository's
-    notebooks are released again into a temporary folder (they must be the versions handed out).
+    notebooks are released again into a temporary folder (they must be the versions handed out;
+    the submissions' folders are then temporary too).
     """
-    _check_timeout(timeout)
+    if timeout is not None:
+        _check_timeout(timeout)
+    if jobs < 1:
+        raise InputError(f"--jobs must be >= 1, got {jobs}")
     check_target(out_csv)
     with tempfile.TemporaryDirectory(prefix="actionlab-course-") as tmp:
         if release_dir is None:
-            course = release(Path(tmp), timeout=timeout).course
+            out = release(Path(tmp), timeout=timeout or 1800).out
         else:
-            course = Path(release_dir).resolve() / "course"
-            if not (course / "gradebook.db").exists():
+            out = Path(release_dir).resolve()
+            if not (out / "course" / "gradebook.db").exists():
                 raise InputError(f"--release {release_dir}: no course/gradebook.db; pass the "
                                  "folder written by `actionlab course release`")
+        course = out / "course"
+        grading = read_plan(out)
         found = submissions(Path(submitted), course)
-        api = _api(course, timeout, execute=execute)
-        rows = []
-        for (student, lab), notebooks in sorted(found.items()):
-            target = course / "submitted" / student / lab
-            if target.exists():
-                shutil.rmtree(target)
-            target.mkdir(parents=True)
-            for nb in notebooks:
-                shutil.copy2(nb, target / nb.name)
-            with _nbgrader_env():
-                failure = _failure(api.autograde(lab, student, force=True, create=True))
-            if failure is not None:  # one bad submission must not stop the class's grading
-                rows += [{"student": student, "lab": lab, "notebook": nb.name,
-                          "status": "error", "error": failure} for nb in notebooks]
-                continue
-            rows += _scores(course, student, lab)
+        work = [(course, timeout or grading.timeout, execute, student, lab, notebooks,
+                 grading if execute else None)
+                for (student, lab), notebooks in sorted(found.items())]
+        if jobs == 1:
+            rows = [row for args in work for row in _grade_in_worker(*args)]
+        else:  # spawned: a forked child would inherit the parent's gradebook connections
+            with ProcessPoolExecutor(min(jobs, len(work)),
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                rows = [row for part in pool.map(_grade_in_worker, *zip(*work, strict=True))
+                        for row in part]
     head = ["student", "lab", "notebook", "status", "score", "max_score"]
     frame = pd.DataFrame(rows)
     frame = frame.reindex(columns=head + sorted(c for c in frame.columns if c not in head))
