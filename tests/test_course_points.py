@@ -46,6 +46,8 @@ def course(tmp_path: Path) -> Path:
     _notebook(tmp_path / "lab8_a" / "01_x.ipynb", [*_exercise("a", 2), answer])
     _notebook(tmp_path / "lab8_a" / "02_y.ipynb", [*_exercise("b", 1), *_exercise("c", 1.5)])
     _notebook(tmp_path / "lab9_b" / "01_z.ipynb", [nbformat.v4.new_markdown_cell("# read")])
+    _notebook(tmp_path / "lab9_b" / "02_w.ipynb", [nbformat.v4.new_markdown_cell(
+        "# Lab 9.2 (Bonus) — extra\n\nnot a bonus line"), *_exercise("d", 4)])
     return tmp_path
 
 
@@ -53,15 +55,17 @@ def test_points_per_notebook_and_per_lab(course: Path) -> None:
     per_notebook = notebook_points(course)
     assert per_notebook.to_dict("records") == [
         {"lab": "lab8_a", "notebook": "01_x.ipynb", "exercises": 1, "autograded": 2.0,
-         "manual": 3.0, "total": 5.0},
+         "manual": 3.0, "total": 5.0, "bonus": 0.0},
         {"lab": "lab8_a", "notebook": "02_y.ipynb", "exercises": 2, "autograded": 2.5,
-         "manual": 0.0, "total": 2.5},
+         "manual": 0.0, "total": 2.5, "bonus": 0.0},
         {"lab": "lab9_b", "notebook": "01_z.ipynb", "exercises": 0, "autograded": 0.0,
-         "manual": 0.0, "total": 0.0}]
+         "manual": 0.0, "total": 0.0, "bonus": 0.0},
+        {"lab": "lab9_b", "notebook": "02_w.ipynb", "exercises": 1, "autograded": 4.0,
+         "manual": 0.0, "total": 4.0, "bonus": 4.0}]
     per_lab = lab_points(per_notebook)
     assert markdown_table(per_lab).splitlines()[2:] == [
-        "| lab8_a | 3 | 4.5 | 3 | 7.5 |", "| lab9_b | 0 | 0 | 0 | 0 |",
-        "| all labs | 3 | 4.5 | 3 | 7.5 |"]
+        "| lab8_a | 3 | 4.5 | 3 | 7.5 | 0 |", "| lab9_b | 1 | 4 | 0 | 4 | 4 |",
+        "| all labs | 4 | 8.5 | 3 | 11.5 | 4 |"]
 
 
 def test_readme_table_is_rewritten_between_its_markers(tmp_path: Path) -> None:
