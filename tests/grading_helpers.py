@@ -26,16 +26,24 @@ class Mutant:
 
 
 def wrong_answers() -> dict[Path, dict[str, dict[str, str]]]:
-    """``{notebook: WRONG}`` of every ``tests/test_*_exercises.py`` that defines both
-    ``NOTEBOOK`` and ``WRONG`` (keyed by an exercise's solution or test grade_id)."""
+    """``{notebook: WRONG}`` of every ``tests/test_*_exercises.py`` that defines ``WRONG``
+    (keyed by an exercise's solution or test grade_id) and either ``NOTEBOOK`` or, for a
+    module covering several notebooks, ``EXERCISES`` keyed by notebook path or file stem."""
+    from utils.labs import discover
+
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
+    by_stem = {nb.stem: nb.resolve() for nb in discover()}
     found = {}
     for path in sorted(TESTS.glob("test_*_exercises.py")):
         module = importlib.import_module(path.stem)
-        notebook, wrong = getattr(module, "NOTEBOOK", None), getattr(module, "WRONG", None)
-        if notebook is not None and isinstance(wrong, dict):
-            found[Path(notebook).resolve()] = wrong
+        wrong = getattr(module, "WRONG", None)
+        if not isinstance(wrong, dict):
+            continue
+        notebook = getattr(module, "NOTEBOOK", None)
+        notebooks = [notebook] if notebook is not None else list(getattr(module, "EXERCISES", {}))
+        for key in notebooks:
+            found[Path(key).resolve() if isinstance(key, Path) else by_stem[key]] = wrong
     return found
 
 
