@@ -32,7 +32,8 @@ EXERCISES: dict[Path, list[tuple[str, str]]] = {
              ("ex2_decide_solution", "ex2_decide_test")],
     PLANNING: [("ex1_removed_solution", "ex1_removed_test"),
                ("ex2_greedy_solution", "ex2_greedy_test"), ("ex3_toy_solution", "ex3_toy_test")],
-    DEPLOYMENT: [("ex1_compare_solution", "ex1_compare_test")],
+    DEPLOYMENT: [("ex1_compare_solution", "ex1_compare_test"),
+                 ("ex2_check_solution", "ex2_check_test")],
 }
 
 # ---------------------------------------------------------------- 3.1 exercise 1: Pareto points
@@ -82,6 +83,35 @@ def my_greedy(tp_lost, fp_removed, fp_needed):
 def _greedy(start: str = "sum(int(f[0]) for f in fp_removed)",
             gain: str = "(f[i + 1] - f[i]) / (k[i + 1] - k[i])") -> str:
     return _GREEDY.replace("START", start).replace("GAIN", gain)
+
+
+# ---------------------------------------------------------------- 3.3 exercise 2: shipping check
+_CHECK = '''
+def my_check(plan, jobs):
+    planned = {(c["store"], c["camera"]): c["fp_removed"] for c in plan["cameras"]}
+    ran = dict(zip(zip(jobs["store"], jobs["camera"]), jobs["exit_code"]))
+    blocked = {}
+    for key, code in ran.items():
+        if FAILED:
+            blocked[key] = "failed"
+        elif key not in planned:
+            blocked[key] = "missing"
+    for key in planned:
+        if key not in ran:
+            blocked[key] = "stale"
+    shipped = SHIPPED
+    needed = planning.fp_needed(plan["total"]["fp_before"], plan["target_fp_reduction"])
+    return blocked, shipped REACHES needed
+'''
+_RIGHT_CHECK = {"FAILED": "code != 0", "SHIPPED": "sum(fp for key, fp in planned.items() "
+                "if key not in blocked)", "REACHES": ">="}
+
+
+def _check(**change: str) -> str:
+    source = _CHECK
+    for name, value in (_RIGHT_CHECK | change).items():
+        source = source.replace(name, value)
+    return source
 
 
 WRONG: dict[str, dict[str, str]] = {
@@ -201,6 +231,21 @@ def my_compare(plan, other):
 ''',
         "constant answer": "def my_compare(plan, other):\n    return pd.DataFrame()\n",
     },
+    "ex2_check_solution": {
+        "only exit code 2 taken as a failure (a crash exits 1, a killed job 137)": _check(
+            FAILED="code == 2"),
+        "`>` for `>=`: a plan removing exactly the FP needed is turned down": _check(
+            REACHES=">"),
+        "the target on the plan's totals, blocked cameras included": _check(
+            SHIPPED='plan["total"]["fp_removed"]'),
+        "plan cameras without a job tonight not flagged": _check().replace(
+            '    for key in planned:\n        if key not in ran:\n'
+            '            blocked[key] = "stale"\n', ""),
+        "a camera id without its store": _check().replace(
+            "key not in planned", "key[1] not in {c for _, c in planned}").replace(
+            "key not in ran", "key[1] not in {c for _, c in ran}"),
+        "constant answer": "def my_check(plan, jobs):\n    return {}, False\n",
+    },
 }
 
 
@@ -231,9 +276,13 @@ def _namespace(notebook: Path) -> dict[str, Any]:
     keys = sorted(set(zip(clean.store, clean.camera, strict=True)))
     codes = pd.MultiIndex.from_frame(clean[["store", "camera"]]).map(keys.index).to_numpy()
     found = grouped_curves(codes, clean.probability, clean.is_theft, keys)
-    return {"pd": pd, "display": lambda _: None,
-            "plan": planning.plan_thresholds(found, 0.3, progress=False).to_dict(),
-            "exercise_plan": planning.plan_thresholds(found, 0.5, progress=False).to_dict()}
+    plan = planning.plan_thresholds(found, 0.3, progress=False).to_dict()
+    demo = keys[:2]  # 3.3's log: two cameras' jobs succeeded, one for an unknown camera failed
+    job_log = pd.DataFrame([(*k, 0) for k in demo] + [(demo[0][0], "no-such-camera", 2)],
+                           columns=["store", "camera", "exit_code"])
+    return {"pd": pd, "display": lambda _: None, "planning": planning, "plan": plan,
+            "exercise_plan": planning.plan_thresholds(found, 0.5, progress=False).to_dict(),
+            "demo": demo, "job_log": job_log}
 
 
 @pytest.fixture(scope="module")
