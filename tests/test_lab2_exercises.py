@@ -1,6 +1,5 @@
-"""Lab 2.1-2.3's exercises as nbgrader releases them: each autograded check passes on the
-solution, fails on the student version, and fails on plausible wrong answers and on a constant
-one (so a check that cannot fail, or that a copied number passes, is caught here)."""
+"""Lab 2.1-2.3's exercises, their plausible wrong answers and a constant one, and what each
+notebook has defined when they run (checked by tests/test_exercises.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
-from nbgrader_helpers import (
-    assert_exercise_layout,
-    assert_student_version_fails,
-    released_versions,
-    run_solution_and_test,
-)
 
 from utils.finetune.thresholds import binary_report
 from utils.paths import REPO_ROOT
@@ -261,7 +253,7 @@ def my_smooth(probabilities, smoothing):
 }
 
 
-def _namespace(notebook: Path) -> dict[str, Any]:
+def namespace(notebook: Path) -> dict[str, Any]:
     """What the notebook has defined when its exercises run (stand-ins of the same shape)."""
     rng = np.random.default_rng(5)
     ns: dict[str, Any] = {"np": np, "pd": pd}
@@ -284,49 +276,3 @@ def _namespace(notebook: Path) -> dict[str, Any]:
                                         "alert": score >= 0.7})}
     return ns
 
-
-CASES = [pytest.param(nb, s, t, id=f"{nb.stem[:2]} {s}") for nb, pairs in EXERCISES.items()
-         for s, t in pairs]
-WRONG_CASES = [pytest.param(nb, s, t, source, id=f"{nb.stem[:2]} {s[:3]}: {name}")
-               for nb, pairs in EXERCISES.items() for s, t in pairs
-               for name, source in WRONG[s].items()]
-
-
-@pytest.fixture(scope="module")
-def versions() -> dict[Path, tuple[dict[str, Any], dict[str, Any]]]:
-    return {nb: released_versions(nb) for nb in EXERCISES}
-
-
-@pytest.mark.parametrize("notebook", list(EXERCISES), ids=lambda p: p.stem)
-def test_each_exercise_is_a_solution_then_its_test(notebook: Path) -> None:
-    assert_exercise_layout(notebook, EXERCISES[notebook])
-
-
-def test_every_exercise_has_wrong_answers_and_a_constant_one() -> None:
-    for pairs in EXERCISES.values():
-        for solution, _ in pairs:
-            names = list(WRONG[solution])
-            assert "constant answer" in names and len(names) >= 3, solution
-
-
-@pytest.mark.parametrize(("notebook", "solution", "test"), CASES)
-def test_checks_pass_on_the_solution(notebook: Path, solution: str, test: str,
-                                     versions: dict) -> None:
-    run_solution_and_test(versions[notebook][0], solution, test, _namespace(notebook))
-
-
-@pytest.mark.parametrize(("notebook", "solution", "test"), CASES)
-def test_checks_fail_on_the_student_version(notebook: Path, solution: str, test: str,
-                                            versions: dict) -> None:
-    student = versions[notebook][1]
-    assert "BEGIN HIDDEN TESTS" not in student[test].source
-    assert_student_version_fails(student, solution, test, _namespace(notebook))
-
-
-@pytest.mark.parametrize(("notebook", "solution", "test", "wrong"), WRONG_CASES)
-def test_the_hidden_test_fails_a_wrong_answer(notebook: Path, solution: str, test: str,
-                                              wrong: str, versions: dict) -> None:
-    ns = _namespace(notebook)
-    exec(wrong, ns)
-    with pytest.raises(AssertionError):
-        exec(versions[notebook][0][test].source, ns)

@@ -1,23 +1,21 @@
-"""Lab 3.4's exercises: the reference solutions pass their autograded checks (hidden tests
-included), and plausible wrong solutions, a constant answer and the released (unsolved) student
-version all fail them. The checks run on their own fresh inputs, so this needs no notebook run:
-only the names the test cells read are provided."""
+"""Lab 3.4's exercises, their plausible wrong answers and a constant one, and the names their
+test cells read (checked by tests/test_exercises.py, with no notebook run: the checks build
+their own fresh inputs); here, the grade cells."""
 
 from __future__ import annotations
 
-import contextlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
-from nbgrader_helpers import assert_exercise_layout, released_versions
+from nbgrader_helpers import released_versions
 
 from utils.paths import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "lab3_thresholds" / "04_reducing_false_positives.ipynb"
-EXERCISES = [("ex1_nearest", "ex1_nearest_test"), ("ex2_psi", "ex2_psi_test"),
-             ("ex3_first_alarm", "ex3_first_alarm_test")]
+EXERCISES = {NOTEBOOK: [("ex1_nearest", "ex1_nearest_test"), ("ex2_psi", "ex2_psi_test"),
+                        ("ex3_first_alarm", "ex3_first_alarm_test")]}
 
 _BINS = """
     e, a = np.asarray(expected, float), np.asarray(actual, float)
@@ -69,12 +67,7 @@ WRONG: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def versions() -> tuple[dict[str, Any], dict[str, Any]]:
-    return released_versions(NOTEBOOK)
-
-
-def _namespace() -> dict[str, Any]:
+def namespace(notebook: Path) -> dict[str, Any]:
     """What the notebook has defined when the exercises run: a small ``weekly`` table whose
     score alarm first fires in its third week (rows shuffled)."""
     weeks = np.datetime64("2024-01-01") + 7 * np.arange(6).astype("timedelta64[D]")
@@ -83,49 +76,7 @@ def _namespace() -> dict[str, Any]:
     return {"np": np, "pd": pd, "weekly": weekly, "ALPHA": 0.01, "MIN_PSI": 0.1}
 
 
-def test_metadata_and_order() -> None:
+def test_grade_cells() -> None:
     cells, _ = released_versions(NOTEBOOK)
     assert len(cells) == 6
-    order = list(cells)
-    for solution, test in EXERCISES:
-        assert order.index(test) == order.index(solution) + 1
-        assert cells[test].metadata["nbgrader"]["points"] > 0
-    assert_exercise_layout(NOTEBOOK, EXERCISES)
-
-
-def test_each_exercise_has_two_wrong_answers_and_a_constant_one() -> None:
-    for solution, _ in EXERCISES:
-        names = list(WRONG[solution])
-        assert names.count("constant") == 1 and len(names) >= 3, solution
-
-
-@pytest.mark.parametrize(("solution", "test"), EXERCISES)
-def test_reference_solution_passes(solution: str, test: str,
-                                   versions: tuple[dict, dict]) -> None:
-    teacher, _ = versions
-    ns = _namespace()
-    exec(teacher[solution].source, ns)
-    exec(teacher[test].source, ns)  # hidden tests included
-
-
-@pytest.mark.parametrize(("solution", "wrong"),
-                         [(s, w) for s, ws in WRONG.items() for w in ws])
-def test_wrong_solutions_fail(solution: str, wrong: str, versions: tuple[dict, dict]) -> None:
-    teacher, _ = versions
-    test = dict(EXERCISES)[solution]
-    ns = _namespace()
-    exec(WRONG[solution][wrong], ns)
-    with pytest.raises(AssertionError):
-        exec(teacher[test].source, ns)
-
-
-@pytest.mark.parametrize(("solution", "test"), EXERCISES)
-def test_student_version_fails(solution: str, test: str, versions: tuple[dict, dict]) -> None:
-    _, student = versions
-    assert "raise NotImplementedError()" in student[solution].source
-    assert "BEGIN SOLUTION" not in student[solution].source
-    ns = _namespace()
-    with contextlib.suppress(NotImplementedError):
-        exec(student[solution].source, ns)
-    with pytest.raises((NotImplementedError, NameError, AssertionError)):
-        exec(student[test].source, ns)
+    assert all(cells[test].metadata["nbgrader"]["points"] > 0 for _, test in EXERCISES[NOTEBOOK])
