@@ -1,9 +1,12 @@
 """``--engine dask``: the partition functions of :mod:`utils.alerts.summaries` as Dask tasks.
 
-Each task reads its own partition (where the workers are), so the driver only receives the
-small per-partition summaries; the row hashes of the duplicate check stay on the workers as a
-dask.dataframe, shuffled by hash so each bucket is checked on its own. Needs the ``scale``
-extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Dask.
+Each task reads its own partition (where the workers are); the partitions' results are merged
+``FAN_IN`` at a time on the workers, so neither a worker nor the driver ever holds every
+partition's summary, only the merged one (its size: the cameras and their distinct theft
+values). The row hashes of the duplicate check stay on the workers as a dask.dataframe,
+shuffled peer-to-peer (staged on disk) into buckets of ``BUCKET_ROWS`` rows, each checked on its
+own. So a worker's memory depends on the partition and bucket sizes, not on the table's. Needs
+the ``scale`` extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Dask.
 """
 
 from __future__ import annotations

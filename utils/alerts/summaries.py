@@ -1,7 +1,8 @@
 """Validation reports and camera curves of a partitioned dataset, partition by partition.
 
-Each step is a function of one partition (run where the data lives) and a merge of small
-results, so no step holds more than one partition's rows; the merged results are exactly what
+Each step is a function of one partition (run where the data lives) and an associative merge
+of small results (a running total locally, a tree on Dask), so no step holds more than one
+partition's rows or every partition's results; the merged results are exactly what
 the whole table gives (:func:`utils.alerts.validate.prepare` and
 :func:`utils.alerts.curves.camera_curves`):
 
