@@ -17,13 +17,13 @@ import pandas as pd
 
 from utils.alerts.dataset import Partition, read_partition
 from utils.alerts.engines import engine_runner, on_dask
+from utils.alerts.summaries import KEY
 from utils.alerts.validate import prepare
 
 if TYPE_CHECKING:
     from utils.alerts.validate import ValidationReport
 
-KEY = ["store", "camera"]
-ANALYSIS_COLUMNS = ["store", "camera", "probability", "is_theft"]
+ANALYSIS_COLUMNS = [*KEY, "probability", "is_theft"]
 
 
 def kept_rows(source: str | Path, part: Partition, dated: bool) -> tuple[pd.DataFrame, int]:
