@@ -135,7 +135,7 @@ def _partition_times(source: str) -> list[dict[str, float]]:
         start = time.perf_counter()
         summary, _ = summarise(source, part)
         one = time.perf_counter() - start
-        index = theft_index([summary])
+        index = theft_index(summary)
         start = time.perf_counter()
         normal_bins(source, part, index)
         times.append({"rows": part.rows, "pass1_s": one, "pass2_s": time.perf_counter() - start})
@@ -182,21 +182,53 @@ def _cost_model(samples: list[dict[str, float]], runs: list[dict[str, Any]]) -> 
     }
 
 
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    """The README's table, from the JSON of one or more runs (a missing engine is a dash)."""
+    def cell(run: dict[str, Any], engine: str) -> str:
+        if engine not in run:
+            return "not run"
+        m = run[engine]
+        largest = (f" (largest process {m['peak_rss_largest_process_mib']:,.0f})"
+                   if engine == "dask" else "")
+        return f"{m['wall_s']:,.0f} s, {m['peak_rss_tree_mib']:,.0f} MiB{largest}"
+
+    lines = ["| alerts × cameras | files | local engine: wall, peak RSS | Dask (2 workers): wall, "
+             "peak RSS of the tree | same `plan.json` |", "|---|---|---|---|---|"]
+    for result in results:
+        for run in result["runs"]:
+            same = {True: "yes", False: "**no**"}.get(run.get("same_plan_json"), "-")
+            lines.append(f"| {run['rows']:,} × {run['cameras']:,} | {run['files']} | "
+                         f"{cell(run, 'local')} | {cell(run, 'dask')} | {same} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_sizes,
                         default=_sizes("1000000:1000,10000000:10000,100000000:100000"))
     parser.add_argument("--budget", type=float, default=900.0,
                         help="seconds for the whole run (default: 900)")
+    parser.add_argument("--engines", default="local,dask",
+                        help="engines to run, comma-separated (default: local,dask; dask alone "
+                             "spares the local engine's memory at large sizes)")
     parser.add_argument("--work", help="folder for the datasets (default: a temporary one)")
     parser.add_argument("--out", help="also write the JSON here")
+    parser.add_argument("--markdown", nargs="+", metavar="JSON",
+                        help="only print the README table of these runs' JSON files")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "SOURCE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _run_engine(*args.child)
         return 0
+    if args.markdown:
+        print(markdown_table([json.loads(Path(f).read_text()) for f in args.markdown]))
+        return 0
 
     from utils.alerts.synth_dataset import write_partitioned_alerts
+
+    engines = [e for e in ("local", "dask") if e in args.engines.split(",")]
+    if not engines or set(args.engines.split(",")) - {"local", "dask"}:
+        parser.error(f"--engines: expected local, dask or local,dask, got {args.engines!r}")
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_scale."))
     start = time.perf_counter()
@@ -226,9 +258,10 @@ def main(argv: list[str] | None = None) -> int:
                                "dataset_mib": round(sum(f.stat().st_size for f in
                                                         folder.rglob("*.parquet")) / 2**20, 1),
                                "synth_s": round(time.perf_counter() - t0, 2)}
-        run["local"] = _measure("local", str(folder))
-        run["dask"] = _measure("dask", str(folder))
-        run["same_plan_json"] = run["local"]["plan_sha256"] == run["dask"]["plan_sha256"]
+        for engine in engines:
+            run[engine] = _measure(engine, str(folder))
+        if len(engines) == 2:
+            run["same_plan_json"] = run["local"]["plan_sha256"] == run["dask"]["plan_sha256"]
         samples += _partition_times(str(folder))
         runs.append(run)
         print(json_text(run), file=sys.stderr)
@@ -242,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_at_end": os.getloadavg()},
         "dask": "LocalCluster, 2 worker processes x 1 thread",
         "runs": runs, "stopped_before": stopped,
-        "cost_model": _cost_model(samples, runs) if runs else None,
+        "cost_model": _cost_model(samples, runs) if runs and "dask" in engines else None,
         "total_s": round(time.perf_counter() - start, 1),
     }
     print(json_text(result))

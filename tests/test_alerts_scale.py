@@ -140,6 +140,42 @@ def test_cli_plan_and_curve_files_are_identical(datasets: dict[str, str], dask_s
               & (clean["probability"] >= 0)]["is_theft"].sum())
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["month", "edge"])
+def test_report_and_monitor_files_are_identical_on_both_engines(
+        name: str, datasets: dict[str, str], dask_scheduler: str, tmp_path: Path) -> None:
+    """Every file of ``alerts report`` and ``alerts monitor`` (figures included) is the same
+    byte for byte: cameras spanning files (month), one-row files and a duplicate across files
+    (edge)."""
+    source = datasets[name]
+    for engine in (["--engine", "local"], ["--engine", "dask", "--scheduler", dask_scheduler]):
+        assert main(["alerts", "report", "--source", source, "--out",
+                     str(tmp_path / f"report_{engine[1]}"), "--n-boot", "20", "--n-perm", "20",
+                     *engine]) == 0
+        assert main(["alerts", "monitor", "--source", source, "--reference-weeks", "2",
+                     "--out", str(tmp_path / f"monitor_{engine[1]}"), *engine]) == 0
+    for command in ("report", "monitor"):
+        local, dask = _files(tmp_path / f"{command}_local"), _files(tmp_path / f"{command}_dask")
+        assert local.keys() == dask.keys() and local == dask
+    clean, _ = load_alerts(source)
+    summary = json.loads((tmp_path / "report_dask" / "report.json").read_text())
+    assert summary["cameras"]["total"] == clean.groupby(["store", "camera"]).ngroups
+    drift = pd.read_csv(tmp_path / "monitor_dask" / "drift.csv")
+    assert drift["alerts"].sum() == _monitored_alerts(clean, 2)
+
+
+def _monitored_alerts(clean: pd.DataFrame, reference_weeks: int) -> int:
+    """Alerts (probability >= 0) dated after the first ``reference_weeks`` weeks."""
+    day = pd.to_datetime(clean["start_time"], format="%Y-%m-%d_%Hh%Mm%Ss").dt.normalize()
+    alerts = day[clean["probability"] >= 0]
+    monday = alerts - pd.to_timedelta(alerts.dt.day_of_week, unit="D")
+    return int((monday >= monday.min() + pd.Timedelta(weeks=reference_weeks)).sum())
+
+
 def test_synth_writes_the_asked_dataset_in_bounded_files(tmp_path: Path) -> None:
     out = tmp_path / "ds"
     argv = ["data", "synth", "alerts", "--rows", "2500", "--cameras", "7", "--partition-by",
@@ -184,13 +220,16 @@ def _empty(folder: Path) -> str:
 
 
 BAD: list[tuple[str, Callable[[Path], str], list[str], str]] = [
-    ("empty folder", _empty, [], "e: no Parquet file in this folder"),
-    ("a file is not Parquet", _corrupt, [], "b.parquet: cannot read as Parquet"),
-    ("a later file lacks a column", _column_gone, [],
-     "b.parquet: missing column(s) label (expected store, video_name, label, probability; "
-     "found store, video_name, probability)"),
-    ("list column", _lists, [], "l: column probability holds list<element: double> values"),
-]
+    (f"{what} ({(command or ['validate'])[0]})", make, command, message)
+    for command in ([], ["report"], ["monitor", "--reference-weeks", "1"])
+    for what, make, message in [
+        ("empty folder", _empty, "e: no Parquet file in this folder"),
+        ("a file is not Parquet", _corrupt, "b.parquet: cannot read as Parquet"),
+        ("a later file lacks a column", _column_gone,
+         "b.parquet: missing column(s) label (expected store, video_name, label, probability; "
+         "found store, video_name, probability)"),
+        ("list column", _lists, "l: column probability holds list<element: double> values"),
+    ]]
 
 
 @pytest.mark.parametrize(("make", "command", "message"),
@@ -202,7 +241,7 @@ def test_bad_datasets_give_the_same_error_on_both_engines(
     errors = []
     for engine in (["--engine", "local"], ["--engine", "dask", "--scheduler", dask_scheduler]):
         sub = command or ["validate"]
-        extra = ["--out", str(tmp_path / "o")] if sub[0] == "curve" else []
+        extra = ["--out", str(tmp_path / "o")] if sub[0] != "validate" else []
         assert main(["alerts", sub[0], "--source", source, *sub[1:], *extra, *engine]) == 2
         err = capsys.readouterr().err
         assert err.startswith("actionlab: error: ") and err.count("\n") == 1, err

@@ -117,7 +117,8 @@ def _report(args: argparse.Namespace) -> int:
     from utils.alerts.report import write_report
 
     summary = write_report(args.source, args.out, table=args.table, seed=args.seed,
-                           n_boot=args.n_boot, n_perm=args.n_perm)
+                           n_boot=args.n_boot, n_perm=args.n_perm, engine=args.engine,
+                           scheduler=args.scheduler)
     validation = summary["validation"]
     print(f"{validation['rows']:,} rows, {validation['excluded']:,} excluded, "
           f"{summary['cameras']['total']} cameras: report written to {args.out}")
@@ -214,9 +215,10 @@ def add_alerts(sub: argparse._SubParsersAction) -> None:
                         help="bootstrap resamples per camera confidence interval (default: 1000)")
     report.add_argument("--n-perm", type=positive_int, default=1000,
                         help="permutations of the heterogeneity test (default: 1000)")
+    _add_engine(report)
     report.set_defaults(func=_report)
 
 
     from utils.alerts.cli_false_positives import add_false_positive_commands
 
-    add_false_positive_commands(commands, _add_source)
+    add_false_positive_commands(commands, _add_source, _add_engine)

@@ -59,16 +59,18 @@ def _monitor(args: argparse.Namespace) -> int:
     rule = AlarmRule(alpha=args.alpha, min_psi=args.min_psi, volume_factor=args.volume_factor,
                      min_alerts=args.min_alerts)
     summary = write_monitor(args.source, args.out, reference_weeks=args.reference_weeks,
-                            table=args.table, rule=rule)
+                            table=args.table, rule=rule, engine=args.engine,
+                            scheduler=args.scheduler)
     print(f"{summary['weeks_monitored']} weeks x {summary['cameras']} cameras monitored: "
           f"{summary['cameras_alarmed']} camera(s) alarmed -> {args.out}")
     return 0
 
 
 def add_false_positive_commands(commands: argparse._SubParsersAction,
-                                add_source: Callable[[argparse.ArgumentParser], None]) -> None:
+                                add_source: Callable[[argparse.ArgumentParser], None],
+                                add_engine: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register the commands under ``alerts``; ``add_source`` adds ``--source`` and ``--table``
-    as every alerts command has them."""
+    as every alerts command has them, ``add_engine`` ``--engine`` and ``--scheduler``."""
     queue = commands.add_parser(
         "review-queue", help="the alerts to review on a day, nearest each camera's threshold",
         description="Reads SRC and its reviews; takes the alerts of --date not yet reviewed, "
@@ -135,5 +137,6 @@ def add_false_positive_commands(commands: argparse._SubParsersAction,
                               "(default: 1.5)")
     monitor.add_argument("--min-alerts", type=positive_int, default=20,
                          help="fewest alerts of a week for a score test (default: 20)")
+    add_engine(monitor)
     monitor.set_defaults(func=_monitor)
 

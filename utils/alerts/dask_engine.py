@@ -1,9 +1,12 @@
 """``--engine dask``: the partition functions of :mod:`utils.alerts.summaries` as Dask tasks.
 
-Each task reads its own partition (where the workers are), so the driver only receives the
-small per-partition summaries; the row hashes of the duplicate check stay on the workers as a
-dask.dataframe, shuffled by hash so each bucket is checked on its own. Needs the ``scale``
-extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Dask.
+Each task reads its own partition (where the workers are); the partitions' results are merged
+``FAN_IN`` at a time on the workers, so neither a worker nor the driver ever holds every
+partition's summary, only the merged one (its size: the cameras and their distinct theft
+values). The row hashes of the duplicate check stay on the workers as a dask.dataframe,
+shuffled peer-to-peer (staged on disk) into buckets of ``BUCKET_ROWS`` rows, each checked on its
+own. So a worker's memory depends on the partition and bucket sizes, not on the table's. Needs
+the ``scale`` extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Dask.
 """
 
 from __future__ import annotations
@@ -12,18 +15,20 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from utils.alerts.dataset import Partition
-from utils.alerts.summaries import PartSummary, first_duplicates, summarise
+from utils.alerts.summaries import PartSummary, T, first_duplicates, merge_summaries, summarise
 from utils.alerts.validate import EXAMPLES
 from utils.errors import InputError
 
 LOCAL_WORKERS = 2
-BUCKET_ROWS = 4_000_000
+# rows of one duplicate-check bucket: 16 MB of hashes, about what one partition's rows take
+BUCKET_ROWS = 1_000_000
 CONNECT_TIMEOUT = "10s"
+FAN_IN = 8
 
 
 def _import_dask() -> Any:
@@ -55,6 +60,16 @@ def dask_client(scheduler: str | None = None) -> Iterator[Any]:
         yield client
 
 
+def _tree(tasks: list[Any], merge: Callable[[Sequence[Any]], Any]) -> Any:
+    """One task merging ``tasks`` (``FAN_IN`` consecutive results at a time, on the workers):
+    no process ever holds more than ``FAN_IN`` partitions' results."""
+    import dask
+
+    while len(tasks) > 1:
+        tasks = [dask.delayed(merge)(tasks[i:i + FAN_IN]) for i in range(0, len(tasks), FAN_IN)]
+    return tasks[0]
+
+
 class DaskRunner:
     """Runs the partition functions on the cluster of ``client``."""
 
@@ -62,7 +77,7 @@ class DaskRunner:
         self.client = client
 
     def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
-                 camera: str | None) -> tuple[list[PartSummary], tuple[int, list[int]]]:
+                 camera: str | None) -> tuple[PartSummary, tuple[int, list[int]]]:
         import dask
         import dask.dataframe as dd
 
@@ -70,21 +85,28 @@ class DaskRunner:
                 for part in parts]
         meta = pd.DataFrame({"h": pd.Series(dtype="uint64"), "row": pd.Series(dtype="int64")})
         hashes = dd.from_delayed([h for _, h in both], meta=meta, verify_meta=False)
-        # one bucket per BUCKET_ROWS rows (16 bytes a row), so a bucket's memory is bounded
+        # one bucket per BUCKET_ROWS rows, so a bucket's memory does not grow with the table;
+        # the peer-to-peer shuffle stages the hashes on the workers' disks, not in memory
         buckets = -(-sum(p.rows for p in parts) // BUCKET_ROWS)
         if buckets > 1:
-            hashes = hashes.shuffle("h", npartitions=buckets)
+            hashes = hashes.shuffle("h", npartitions=buckets, shuffle_method="p2p")
         else:
             hashes = hashes.repartition(npartitions=1)
         checks = [dask.delayed(first_duplicates)(b) for b in hashes.to_delayed()]
-        summaries, found = self.client.compute([[s for s, _ in both], checks], sync=True)
-        rows = sorted(r for _, first in found for r in first)
-        return list(summaries), (sum(n for n, _ in found), rows[:EXAMPLES])
+        summary, found = self.client.compute(
+            [_tree([s for s, _ in both], merge_summaries), _tree(checks, _merge_duplicates)],
+            sync=True)
+        return summary, found
 
-    def map(self, fn: Callable[..., Any], source: str | Path, parts: Sequence[Partition],
-            *args: Any) -> list[Any]:
+    def map_merge(self, fn: Callable[..., T], merge: Callable[[Sequence[T]], T],
+                  source: str | Path, parts: Sequence[Partition], *args: Any) -> T:
         import dask
 
         shared = [dask.delayed(a) if not isinstance(a, (str, type(None))) else a for a in args]
         tasks = [dask.delayed(fn)(str(source), part, *shared) for part in parts]
-        return list(self.client.compute(tasks, sync=True))
+        return cast(T, self.client.compute(_tree(tasks, merge), sync=True))
+
+
+def _merge_duplicates(found: Sequence[tuple[int, list[int]]]) -> tuple[int, list[int]]:
+    """Several buckets' :func:`first_duplicates` as one: counts add, the first labels stay."""
+    return sum(n for n, _ in found), sorted(r for _, first in found for r in first)[:EXAMPLES]

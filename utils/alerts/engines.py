@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from utils.alerts.summaries import LocalRunner, Runner
 from utils.errors import InputError
@@ -18,6 +19,15 @@ def check_engine(engine: str, scheduler: str | None) -> None:
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "local" and scheduler is not None:
         raise InputError("--scheduler needs --engine dask")
+
+
+def on_dask(source: str | Path, engine: str, scheduler: str | None) -> bool:
+    """Whether the Dask engine runs: ``--engine dask`` on a Parquet dataset. Any other source
+    is one partition, read in this process by either engine."""
+    from utils.alerts.dataset import is_dataset
+
+    check_engine(engine, scheduler)
+    return engine == "dask" and is_dataset(source)
 
 
 @contextmanager

@@ -5,22 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from utils.alerts.engines import on_dask
 from utils.alerts.files import read_curve_folder
 from utils.errors import InputError
 
 if TYPE_CHECKING:
     from utils.alerts.curves import CameraCurve
     from utils.alerts.validate import ValidationReport
-
-
-def _on_dask(source: str | Path, engine: str, scheduler: str | None) -> bool:
-    """Whether the Dask engine runs: ``--engine dask`` on a Parquet dataset. Any other source
-    is one partition, read in this process by either engine."""
-    from utils.alerts.dataset import is_dataset
-    from utils.alerts.engines import check_engine
-
-    check_engine(engine, scheduler)
-    return engine == "dask" and is_dataset(source)
 
 
 def dask_curves(source: str | Path, scheduler: str | None, *, store: str | None = None,
@@ -42,7 +33,7 @@ def validate_job(source: str | Path, *, table: str = "alerts", engine: str = "lo
     from utils.alerts.summaries import dataset_report
     from utils.alerts.validate import load_alerts
 
-    dask = _on_dask(source, engine, scheduler)
+    dask = on_dask(source, engine, scheduler)
     if not is_dataset(source):
         return load_alerts(source, table=table)[1]
     with engine_runner("dask" if dask else "local", scheduler) as runner:
@@ -62,7 +53,7 @@ def curve_job(source: str | Path, out_dir: str | Path, *, store: str, camera: st
     from utils.alerts.report import write_camera_files
     from utils.alerts.validate import load_alerts
 
-    if _on_dask(source, engine, scheduler):
+    if on_dask(source, engine, scheduler):
         curves, report = dask_curves(source, scheduler, store=store, camera=camera)
     else:
         clean, report = load_alerts(source, table=table, store=store, camera=camera)
@@ -90,7 +81,7 @@ def plan_job(target_fp_reduction: float, method: str, *, source: str | Path | No
         raise InputError(f"--target-fp-reduction must be in (0, 1], got {target_fp_reduction}")
     if curves_dir is not None:
         curves = read_curve_folder(curves_dir)
-    elif _on_dask(str(source), engine, scheduler):
+    elif on_dask(str(source), engine, scheduler):
         curves, _ = dask_curves(str(source), scheduler)
     else:
         from utils.alerts.curves import camera_curves

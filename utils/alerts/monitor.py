@@ -64,25 +64,28 @@ def monitor_text(table: pd.DataFrame, alarms: pd.DataFrame, rule: AlarmRule, *,
 
 
 def write_monitor(source: str | Path, out_dir: str | Path, *, reference_weeks: int,
-                  table: str = "alerts", rule: AlarmRule | None = None) -> dict[str, Any]:
+                  table: str = "alerts", rule: AlarmRule | None = None, engine: str = "local",
+                  scheduler: str | None = None) -> dict[str, Any]:
     """Read ``source``, monitor every camera week by week against the first
     ``reference_weeks`` weeks, write ``out_dir`` (see the module docstring); returns the key
-    numbers (also in ``monitor.json``)."""
+    numbers (also in ``monitor.json``). ``engine="dask"``: a dataset is read on Dask
+    (``scheduler``), with the same files as a result (:func:`utils.alerts.rows.analysis_rows`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from utils.alerts.engines import check_engine
     from utils.alerts.plots import plot_drift_heatmap
-    from utils.alerts.validate import load_alerts
-    from utils.alerts.weeks import with_dates
+    from utils.alerts.rows import analysis_rows
     from utils.io import atomic_path, save_figure, staged_folder, write_json
 
     rule = rule or AlarmRule()
     if reference_weeks < 1:  # before reading anything
         raise InputError(f"--reference-weeks must be >= 1, got {reference_weeks}")
-    clean, report = load_alerts(source, table=table)
-    dated, undated = with_dates(clean)
+    check_engine(engine, scheduler)
+    dated, report, undated = analysis_rows(source, table=table, engine=engine,
+                                           scheduler=scheduler, dated=True)
     drift = weekly_drift(dated, reference_weeks, rule=rule)
     alarms = first_alarms(drift)
     start = dated.loc[dated["probability"] >= 0, "week"].min()

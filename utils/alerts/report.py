@@ -88,9 +88,12 @@ def write_camera_curves(curves: Sequence[CameraCurve], out_dir: str | Path, *,
 def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alerts",
                  seed: int = 0, targets: Sequence[float] = TARGETS, n_boot: int = 1000,
                  n_perm: int = 1000, min_thefts: int | None = None,
-                 recalls: Sequence[float] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Load ``source`` (CSV, Parquet or SQL URL; ``table`` for SQL), answer Q1-Q3 into
-    ``out_dir`` and return the key numbers as plain JSON values (also in ``report.json``).
+                 recalls: Sequence[float] | None = None, progress: bool = True,
+                 engine: str = "local", scheduler: str | None = None) -> dict[str, Any]:
+    """Load ``source`` (CSV, Parquet, Parquet dataset or SQL URL; ``table`` for SQL), answer
+    Q1-Q3 into ``out_dir`` and return the key numbers as plain JSON values (also in
+    ``report.json``). ``engine="dask"``: a dataset is read and validated on Dask (``scheduler``),
+    with the same files as a result (:func:`utils.alerts.rows.analysis_rows`).
 
     Deterministic: the same ``seed`` gives identical files. ``min_thefts`` (default
     :data:`utils.alerts.uniformity.MIN_THEFTS_FOR_CI`): fewest thefts for an AUC interval.
@@ -105,15 +108,20 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
     for name, value in (("--n-boot", n_boot), ("--n-perm", n_perm)):
         if value < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
+    from utils.alerts.engines import check_engine
+
+    check_engine(engine, scheduler)
     with staged_folder(out_dir, owned_marker="report.json") as out:
         return _write_report(source, out, table=table, seed=seed, targets=targets,
                              n_boot=n_boot, n_perm=n_perm, min_thefts=min_thefts,
-                             recalls=recalls, progress=progress)
+                             recalls=recalls, progress=progress, engine=engine,
+                             scheduler=scheduler)
 
 
 def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
                   targets: Sequence[float], n_boot: int, n_perm: int, min_thefts: int | None,
-                  recalls: Sequence[float] | None, progress: bool) -> dict[str, Any]:
+                  recalls: Sequence[float] | None, progress: bool, engine: str,
+                  scheduler: str | None) -> dict[str, Any]:
     from utils.alerts.conclusion import conclusion
     from utils.alerts.curves import camera_curves
     from utils.alerts.planning import exact_frontier, plan_thresholds
@@ -124,6 +132,7 @@ def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
         plot_frontiers,
         plot_rate_vs_auc,
     )
+    from utils.alerts.rows import analysis_rows
     from utils.alerts.uniformity import (
         MIN_THEFTS_FOR_CI,
         RECALL_TARGETS,
@@ -132,10 +141,8 @@ def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
         heterogeneity,
         recall_column,
     )
-    from utils.alerts.validate import load_alerts
-
     recalls = tuple(recalls or RECALL_TARGETS)
-    clean, validation = load_alerts(source, table=table)
+    clean, validation, _ = analysis_rows(source, table=table, engine=engine, scheduler=scheduler)
     if clean.empty:
         raise InputError(f"{validation.source}: no usable alert row after validation")
     _write_text(validation.to_text(), out / "validation.txt")

@@ -1,7 +1,8 @@
 """Validation reports and camera curves of a partitioned dataset, partition by partition.
 
-Each step is a function of one partition (run where the data lives) and a merge of small
-results, so no step holds more than one partition's rows; the merged results are exactly what
+Each step is a function of one partition (run where the data lives) and an associative merge
+of small results (a running total locally, a tree on Dask), so no step holds more than one
+partition's rows or every partition's results; the merged results are exactly what
 the whole table gives (:func:`utils.alerts.validate.prepare` and
 :func:`utils.alerts.curves.camera_curves`):
 
@@ -24,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from utils.alerts.curves import CameraCurve
 
 KEY = ["store", "camera"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,50 +94,57 @@ def summarise(source: str | Path, part: Partition, store: str | None = None,
     return PartSummary(report, cameras, values), row_hashes(raw)
 
 
-def merge_reports(parts: Sequence[PartSummary], duplicates: tuple[int, list[int]],
-                  names: dict[int, Any], source: str) -> ValidationReport:
-    """The report of the whole table from the partitions' reports and the duplicate check
-    (``names``: video_name of each duplicate example row)."""
+def merge_summaries(parts: Sequence[PartSummary]) -> PartSummary:
+    """Consecutive partitions' summaries as one (associative: merged in a tree where the data
+    lives, so no process holds every partition's summary): counts, labels and theft values
+    add up, examples stay the first ones in row order. The report's per-camera fields are filled
+    by :func:`merge_reports`."""
     first = parts[0].report
-    issues: dict[str, Issue] = {}
-    for key, issue in first.issues.items():
-        count = sum(p.report.issues[key].count for p in parts)
-        examples = [e for p in parts for e in p.report.issues[key].examples][:EXAMPLES]
-        issues[key] = Issue(count=count, excluded=issue.excluded, examples=examples)
-    count, rows = duplicates
-    issues["duplicate_rows"] = Issue(count=count, excluded=False,
-                                     examples=[(r, names[r]) for r in rows])
+    issues = {key: Issue(count=sum(p.report.issues[key].count for p in parts),
+                         excluded=issue.excluded,
+                         examples=[e for p in parts
+                                   for e in p.report.issues[key].examples][:EXAMPLES])
+              for key, issue in first.issues.items()}
     labels: Counter[str] = Counter()
     for p in parts:
         labels.update(p.report.labels)
-    cameras = merged_cameras(parts)
-    vocab, variants = label_vocabulary(labels)
+    report = ValidationReport(
+        source=first.source, rows=sum(p.report.rows for p in parts),
+        kept=sum(p.report.kept for p in parts), cameras=0, thefts=0, normals=0, issues=issues,
+        labels=dict(labels), theft_label_variants={}, cameras_without_theft=[])
+    cameras = [p.cameras for p in parts if len(p.cameras)]
+    values = [p.theft_values for p in parts if len(p.theft_values)]
+    return PartSummary(
+        report,
+        pd.concat(cameras).groupby(level=[0, 1], sort=True).sum() if cameras else parts[0].cameras,
+        pd.concat(values).groupby([*KEY, "probability"], sort=True)["n"].sum().reset_index()
+        if values else parts[0].theft_values)
+
+
+def merge_reports(summary: PartSummary, duplicates: tuple[int, list[int]],
+                  names: dict[int, Any], source: str) -> ValidationReport:
+    """The report of the whole table from the merged summary (:func:`merge_summaries`) and the
+    duplicate check (``names``: video_name of each duplicate example row)."""
+    count, rows = duplicates
+    issues = {**summary.report.issues,
+              "duplicate_rows": Issue(count=count, excluded=False,
+                                      examples=[(r, names[r]) for r in rows])}
+    cameras = summary.cameras
+    vocab, variants = label_vocabulary(Counter(summary.report.labels))
     thefts = int(cameras["thefts"].sum())
-    kept = sum(p.report.kept for p in parts)
+    kept = summary.report.kept
     return ValidationReport(
-        source=source, rows=sum(p.report.rows for p in parts), kept=kept,
+        source=source, rows=summary.report.rows, kept=kept,
         cameras=len(cameras), thefts=thefts, normals=kept - thefts, issues=issues, labels=vocab,
         theft_label_variants=variants,
         cameras_without_theft=[(str(s), str(c))
                                for (s, c), n in cameras["thefts"].items() if n == 0])
 
 
-def merged_cameras(parts: Sequence[PartSummary]) -> pd.DataFrame:
-    """Kept rows and thefts per camera over all partitions, sorted by (store, camera)."""
-    frames = [p.cameras for p in parts if len(p.cameras)]
-    if not frames:
-        return pd.DataFrame({"rows": [], "thefts": []},
-                            index=pd.MultiIndex.from_tuples([], names=KEY))
-    return pd.concat(frames).groupby(level=[0, 1], sort=True).sum()
-
-
-def theft_index(parts: Sequence[PartSummary]) -> TheftIndex:
-    """Merge pass 1 into one :class:`TheftIndex`."""
-    cameras = merged_cameras(parts)
+def theft_index(summary: PartSummary) -> TheftIndex:
+    """Pass 1's merged summary (:func:`merge_summaries`) as one :class:`TheftIndex`."""
+    cameras, values = summary.cameras, summary.theft_values
     keys = [(str(s), str(c)) for s, c in cameras.index]
-    frames = [p.theft_values for p in parts if len(p.theft_values)]
-    values = (pd.concat(frames).groupby([*KEY, "probability"], sort=True)["n"].sum()
-              .reset_index() if frames else pd.DataFrame(columns=[*KEY, "probability", "n"]))
     codes = pd.MultiIndex.from_tuples(keys, names=KEY).get_indexer(
         pd.MultiIndex.from_frame(values[KEY])) if len(values) else np.zeros(0, np.int64)
     offsets = np.zeros(len(keys) + 1, np.int64)
@@ -202,30 +211,49 @@ def rebuild_curves(index: TheftIndex, bins: np.ndarray, top: np.ndarray) -> list
     return weighted_curves(codes[keep], p[keep], theft[keep], w[keep], index.keys, index.rows)
 
 
+def merge_bins(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2's results of several partitions as one: bins add up, highest normals take the
+    maximum."""
+    return (np.asarray(np.sum([b for b, _ in parts], axis=0, dtype=np.int64)),
+            np.max([t for _, t in parts], axis=0))
+
+
 class Runner(Protocol):
     """Runs the partition functions: :class:`LocalRunner` or the Dask one."""
 
     def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
-                 camera: str | None) -> tuple[list[PartSummary], tuple[int, list[int]]]:
-        """Every partition's :func:`summarise`, and :func:`first_duplicates` over all rows."""
+                 camera: str | None) -> tuple[PartSummary, tuple[int, list[int]]]:
+        """Every partition's :func:`summarise`, merged (:func:`merge_summaries`), and
+        :func:`first_duplicates` over all rows."""
 
-    def map(self, fn: Callable[..., Any], source: str | Path, parts: Sequence[Partition],
-            *args: Any) -> list[Any]:
-        """``fn(source, part, *args)`` for every partition, in order."""
+    def map_merge(self, fn: Callable[..., T], merge: Callable[[Sequence[T]], T],
+                  source: str | Path, parts: Sequence[Partition], *args: Any) -> T:
+        """``fn(source, part, *args)`` for every partition, merged by ``merge`` (associative,
+        given consecutive results in partition order)."""
 
 
 class LocalRunner:
-    """One partition at a time in this process (the row hashes, 16 bytes a row, are kept)."""
+    """One partition at a time in this process, each result merged into the running total
+    (the row hashes, 16 bytes a row, are kept)."""
 
     def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
-                 camera: str | None) -> tuple[list[PartSummary], tuple[int, list[int]]]:
-        results = [summarise(source, part, store, camera) for part in parts]
-        hashes = pd.concat([h for _, h in results])
-        return [s for s, _ in results], first_duplicates(hashes)
+                 camera: str | None) -> tuple[PartSummary, tuple[int, list[int]]]:
+        hashes: list[pd.DataFrame] = []
 
-    def map(self, fn: Callable[..., Any], source: str | Path, parts: Sequence[Partition],
-            *args: Any) -> list[Any]:
-        return [fn(source, part, *args) for part in parts]
+        def one(source: str | Path, part: Partition) -> PartSummary:
+            summary, part_hashes = summarise(source, part, store, camera)
+            hashes.append(part_hashes)
+            return summary
+
+        summary = self.map_merge(one, merge_summaries, source, parts)
+        return summary, first_duplicates(pd.concat(hashes))
+
+    def map_merge(self, fn: Callable[..., T], merge: Callable[[Sequence[T]], T],
+                  source: str | Path, parts: Sequence[Partition], *args: Any) -> T:
+        total = fn(source, parts[0], *args)
+        for part in parts[1:]:
+            total = merge([total, fn(source, part, *args)])
+        return total
 
 
 def _example_names(source: str | Path, parts: Sequence[Partition], rows: list[int]
@@ -240,14 +268,13 @@ def _example_names(source: str | Path, parts: Sequence[Partition], rows: list[in
 
 
 def _pass_one(source: str | Path, runner: Runner, store: str | None, camera: str | None
-              ) -> tuple[list[Partition], list[PartSummary], ValidationReport]:
+              ) -> tuple[list[Partition], PartSummary, ValidationReport]:
     from utils.alerts.sources import display_source
 
     parts = partitions(source)
-    summaries, duplicates = runner.pass_one(source, parts, store, camera)
+    summary, duplicates = runner.pass_one(source, parts, store, camera)
     names = _example_names(source, parts, duplicates[1])
-    return parts, summaries, merge_reports(summaries, duplicates, names,
-                                           display_source(source))
+    return parts, summary, merge_reports(summary, duplicates, names, display_source(source))
 
 
 def dataset_report(source: str | Path, runner: Runner | None = None) -> ValidationReport:
@@ -261,10 +288,7 @@ def dataset_curves(source: str | Path, runner: Runner | None = None, *,
     """Every camera's curve (or only ``store``/``camera``'s) and the validation report, in two
     passes over the partitions."""
     runner = runner or LocalRunner()
-    parts, summaries, report = _pass_one(source, runner, store, camera)
-    index = theft_index(summaries)
-    results = runner.map(normal_bins, source, parts, index, store, camera)
-    bins = np.asarray(np.sum([b for b, _ in results], axis=0, dtype=np.int64))
-    top = np.max([t for _, t in results], axis=0) if results else np.zeros(0)
+    parts, summary, report = _pass_one(source, runner, store, camera)
+    index = theft_index(summary)
+    bins, top = runner.map_merge(normal_bins, merge_bins, source, parts, index, store, camera)
     return rebuild_curves(index, bins, top), report
-
