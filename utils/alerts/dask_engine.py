@@ -32,8 +32,11 @@ FAN_IN = 8
 
 
 def _import_dask() -> Any:
+    """(dask, distributed), dask.dataframe loaded, or one line saying which extra brings them
+    (the only place Dask is imported: the lab 3 extra does not need it)."""
     try:
         import dask
+        import dask.dataframe
         import distributed
     except ImportError:
         raise InputError('--engine dask needs Dask: pip install "actionlab[scale]" '
@@ -63,7 +66,7 @@ def dask_client(scheduler: str | None = None) -> Iterator[Any]:
 def _tree(tasks: list[Any], merge: Callable[[Sequence[Any]], Any]) -> Any:
     """One task merging ``tasks`` (``FAN_IN`` consecutive results at a time, on the workers):
     no process ever holds more than ``FAN_IN`` partitions' results."""
-    import dask
+    dask, _ = _import_dask()
 
     while len(tasks) > 1:
         tasks = [dask.delayed(merge)(tasks[i:i + FAN_IN]) for i in range(0, len(tasks), FAN_IN)]
@@ -78,8 +81,8 @@ class DaskRunner:
 
     def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
                  camera: str | None) -> tuple[PartSummary, tuple[int, list[int]]]:
-        import dask
-        import dask.dataframe as dd
+        dask, _ = _import_dask()
+        dd = dask.dataframe
 
         both = [dask.delayed(summarise, nout=2)(str(source), part, store, camera)
                 for part in parts]
@@ -100,7 +103,7 @@ class DaskRunner:
 
     def map_merge(self, fn: Callable[..., T], merge: Callable[[Sequence[T]], T],
                   source: str | Path, parts: Sequence[Partition], *args: Any) -> T:
-        import dask
+        dask, _ = _import_dask()
 
         shared = [dask.delayed(a) if not isinstance(a, (str, type(None))) else a for a in args]
         tasks = [dask.delayed(fn)(str(source), part, *shared) for part in parts]
