@@ -62,50 +62,73 @@ def _run_engine(engine: str, source: str) -> None:
     from utils.io import to_jsonable
 
     start = time.perf_counter()
-    planning_s = None
+    import psutil
+
+    planning_s = curves_rss = None
     if engine == "local":
         plan = plan_job(TARGET, "exact", source=source)
     else:  # plan_job's steps, with the driver's planning timed on its own
         with engine_runner(engine) as runner:
             curves, _ = dataset_curves(source, runner)
+        # RSS now, not ru_maxrss: that one starts from the parent's at fork
+        curves_rss = psutil.Process().memory_info().rss
         t0 = time.perf_counter()
         plan = to_jsonable(plan_thresholds(curves, TARGET, "exact", progress=False).to_dict())
         planning_s = time.perf_counter() - t0
     digest = hashlib.sha256(json_text(plan).encode()).hexdigest()
     print(json.dumps({"seconds": time.perf_counter() - start, "planning_s": planning_s,
+                      "driver_rss_with_curves": curves_rss,
                       "total": plan["total"], "sha256": digest}))
 
 
-def _tree_rss(proc: Any) -> tuple[int, int]:
-    """(RSS of the process and all its descendants, largest single RSS), in bytes."""
+def _dataset(folder: Path, rows: int, cameras: int) -> dict[str, Any]:
+    """The benchmark's dataset in ``folder``: one written earlier with the same arguments (kept by
+    ``--work``) is reused (``"reused": True``), else it is written."""
+    from utils.alerts.synth_dataset import MARKER, write_partitioned_alerts
+
+    wanted = {"rows": rows, "cameras": cameras, "partition_by": "month", "seed": 0,
+              "chunk_rows": CHUNK_ROWS}
+    marker = folder / MARKER
+    if marker.is_file():
+        earlier = json.loads(marker.read_text())
+        if {k: earlier.get(k) for k in wanted} == wanted:
+            return {**earlier, "reused": True}
+    return write_partitioned_alerts(folder, **wanted)
+
+
+def _tree_rss(proc: Any) -> dict[int, int]:
+    """RSS of the process and of each of its descendants, in bytes, by pid."""
     import psutil
 
-    total = largest = 0
+    rss = {}
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            rss = p.memory_info().rss
+            rss[p.pid] = p.memory_info().rss
         except psutil.Error:
             continue
-        total += rss
-        largest = max(largest, rss)
-    return total, largest
+    return rss
 
 
 def _measure(engine: str, source: str) -> dict[str, Any]:
-    """Run one engine in a fresh process; wall time and peak memory of its process tree."""
+    """Run one engine in a fresh process; wall time and peak memory of its process tree (in
+    all, and per process: the driver, which runs a LocalCluster's scheduler, and the others)."""
     import psutil
 
     cmd = [sys.executable, __file__, "--child", engine, source]
     start = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     proc = psutil.Process(child.pid)
-    peak = {"tree": 0, "process": 0}
+    tree_peak = 0
+    peaks: dict[int, int] = {}
     done = threading.Event()
 
     def sample() -> None:
+        nonlocal tree_peak
         while not done.is_set():
-            tree, single = _tree_rss(proc)
-            peak["tree"], peak["process"] = max(peak["tree"], tree), max(peak["process"], single)
+            rss = _tree_rss(proc)
+            tree_peak = max(tree_peak, sum(rss.values()))
+            for pid, value in rss.items():
+                peaks[pid] = max(peaks.get(pid, 0), value)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -118,8 +141,14 @@ def _measure(engine: str, source: str) -> dict[str, Any]:
     result = json.loads(out.strip().splitlines()[-1])
     return {"wall_s": round(time.perf_counter() - start, 2),
             "plan_s": round(result["seconds"], 2), "planning_s": result["planning_s"],
-            "peak_rss_tree_mib": round(peak["tree"] / 2**20, 1),
-            "peak_rss_largest_process_mib": round(peak["process"] / 2**20, 1),
+            "peak_rss_tree_mib": round(tree_peak / 2**20, 1),
+            "peak_rss_largest_process_mib": round(max(peaks.values()) / 2**20, 1),
+            "peak_rss_driver_mib": round(peaks[child.pid] / 2**20, 1),
+            "rss_driver_with_curves_mib": None if result["driver_rss_with_curves"] is None
+            else round(result["driver_rss_with_curves"] / 2**20, 1),
+            "peak_rss_other_processes_mib": sorted(
+                (round(v / 2**20, 1) for pid, v in peaks.items() if pid != child.pid),
+                reverse=True),
             "plan_total": result["total"], "plan_sha256": result["sha256"]}
 
 
@@ -188,8 +217,12 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         if engine not in run:
             return "not run"
         m = run[engine]
-        largest = (f" (largest process {m['peak_rss_largest_process_mib']:,.0f})"
-                   if engine == "dask" else "")
+        largest = ""
+        if engine == "dask" and "peak_rss_driver_mib" in m:
+            largest = (f" (driver {m['peak_rss_driver_mib']:,.0f}, largest worker "
+                       f"{max(m['peak_rss_other_processes_mib']):,.0f})")
+        elif engine == "dask":
+            largest = f" (largest process {m['peak_rss_largest_process_mib']:,.0f})"
         return f"{m['wall_s']:,.0f} s, {m['peak_rss_tree_mib']:,.0f} MiB{largest}"
 
     lines = ["| alerts × cameras | files | local engine: wall, peak RSS | Dask (2 workers): wall, "
@@ -211,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="local,dask",
                         help="engines to run, comma-separated (default: local,dask; dask alone "
                              "spares the local engine's memory at large sizes)")
-    parser.add_argument("--work", help="folder for the datasets (default: a temporary one)")
+    parser.add_argument("--work", help="folder for the datasets, kept and reused by later runs "
+                                       "with the same sizes (default: a temporary one)")
     parser.add_argument("--out", help="also write the JSON here")
     parser.add_argument("--markdown", nargs="+", metavar="JSON",
                         help="only print the README table of these runs' JSON files")
@@ -252,12 +286,12 @@ def main(argv: list[str] | None = None) -> int:
                 break
         folder = work / f"alerts_{rows}_{cameras}"
         t0 = time.perf_counter()
-        written = write_partitioned_alerts(folder, rows=rows, cameras=cameras,
-                                           partition_by="month", chunk_rows=CHUNK_ROWS)
+        written = _dataset(folder, rows, cameras)
         run: dict[str, Any] = {"rows": rows, "cameras": cameras, "files": written["files"],
                                "dataset_mib": round(sum(f.stat().st_size for f in
                                                         folder.rglob("*.parquet")) / 2**20, 1),
-                               "synth_s": round(time.perf_counter() - t0, 2)}
+                               "synth_s": None if written.get("reused")
+                               else round(time.perf_counter() - t0, 2)}
         for engine in engines:
             run[engine] = _measure(engine, str(folder))
         if len(engines) == 2:

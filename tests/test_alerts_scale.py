@@ -316,11 +316,11 @@ def test_validate_cli_prints_the_same_report_on_dask(bucket_rows: int, datasets:
                                                      dask_scheduler: str,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """One hash bucket, or the row hashes shuffled into five buckets of about 3 rows: the
+    """One hash bucket, or the row hashes written into five buckets of about 3 rows: the
     duplicate across files is found either way."""
-    from utils.alerts import dask_engine
+    from utils.alerts import hash_buckets
 
-    monkeypatch.setattr(dask_engine, "BUCKET_ROWS", bucket_rows)
+    monkeypatch.setattr(hash_buckets, "BUCKET_ROWS", bucket_rows)
     outputs = []
     for engine in (["--engine", "local"], ["--engine", "dask", "--scheduler", dask_scheduler]):
         assert main(["alerts", "validate", "--json", "--source", datasets["edge"], *engine]) == 0

@@ -39,6 +39,11 @@ def _add_engine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="with --engine dask: address of a running Dask scheduler "
                              "(tcp://host:8786); default: a 2-worker LocalCluster")
+    parser.add_argument("--scratch", metavar="FOLDER",
+                        help="with --engine dask: folder or fsspec URL (s3://bucket/tmp) "
+                             "every worker can write, for the duplicate check's hash files "
+                             "(removed afterwards); default: a temporary folder of this "
+                             "machine, refused when workers run elsewhere")
 
 
 # ---------------------------------------------------------------------------------- handlers
@@ -76,7 +81,7 @@ def _validate(args: argparse.Namespace) -> int:
     from utils.io import json_text
 
     report = validate_job(args.source, table=args.table, engine=args.engine,
-                          scheduler=args.scheduler)
+                          scheduler=args.scheduler, scratch=args.scratch)
     print(json_text(report.to_dict()) if args.json else report.to_text())
     return 0
 
@@ -86,7 +91,8 @@ def _curve(args: argparse.Namespace) -> int:
 
     curve, validation, image = curve_job(args.source, args.out, store=args.store,
                                          camera=args.camera, table=args.table,
-                                         engine=args.engine, scheduler=args.scheduler)
+                                         engine=args.engine, scheduler=args.scheduler,
+                                         scratch=args.scratch)
     print(f"{args.store}/{args.camera}: {validation['rows']} rows read, "
           f"{validation['excluded']} excluded, {curve.tp_before} thefts, {curve.fp_before} false "
           f"positives, {len(curve.tp_lost)} Pareto points -> {image} and its .json")
@@ -101,7 +107,7 @@ def _plan(args: argparse.Namespace) -> int:
     plan = plan_job(args.target_fp_reduction, args.method, source=args.source, table=args.table,
                     curves_dir=args.curves, max_threshold=args.max_threshold,
                     min_recall=args.min_recall, progress=sys.stderr.isatty(),
-                    engine=args.engine, scheduler=args.scheduler)
+                    engine=args.engine, scheduler=args.scheduler, scratch=args.scratch)
     if args.out is None:
         print(json_text(plan))
     else:
@@ -118,7 +124,7 @@ def _report(args: argparse.Namespace) -> int:
 
     summary = write_report(args.source, args.out, table=args.table, seed=args.seed,
                            n_boot=args.n_boot, n_perm=args.n_perm, engine=args.engine,
-                           scheduler=args.scheduler)
+                           scheduler=args.scheduler, scratch=args.scratch)
     validation = summary["validation"]
     print(f"{validation['rows']:,} rows, {validation['excluded']:,} excluded, "
           f"{summary['cameras']['total']} cameras: report written to {args.out}")

@@ -60,7 +60,7 @@ def _monitor(args: argparse.Namespace) -> int:
                      min_alerts=args.min_alerts)
     summary = write_monitor(args.source, args.out, reference_weeks=args.reference_weeks,
                             table=args.table, rule=rule, engine=args.engine,
-                            scheduler=args.scheduler)
+                            scheduler=args.scheduler, scratch=args.scratch)
     print(f"{summary['weeks_monitored']} weeks x {summary['cameras']} cameras monitored: "
           f"{summary['cameras_alarmed']} camera(s) alarmed -> {args.out}")
     return 0
@@ -70,7 +70,8 @@ def add_false_positive_commands(commands: argparse._SubParsersAction,
                                 add_source: Callable[[argparse.ArgumentParser], None],
                                 add_engine: Callable[[argparse.ArgumentParser], None]) -> None:
     """Register the commands under ``alerts``; ``add_source`` adds ``--source`` and ``--table``
-    as every alerts command has them, ``add_engine`` ``--engine`` and ``--scheduler``."""
+    as every alerts command has them, ``add_engine`` ``--engine``, ``--scheduler`` and
+    ``--scratch``."""
     queue = commands.add_parser(
         "review-queue", help="the alerts to review on a day, nearest each camera's threshold",
         description="Reads SRC and its reviews; takes the alerts of --date not yet reviewed, "

@@ -3,30 +3,30 @@
 Each task reads its own partition (where the workers are); the partitions' results are merged
 ``FAN_IN`` at a time on the workers, so neither a worker nor the driver ever holds every
 partition's summary, only the merged one (its size: the cameras and their distinct theft
-values). The row hashes of the duplicate check stay on the workers as a dask.dataframe,
-shuffled peer-to-peer (staged on disk) into buckets of ``BUCKET_ROWS`` rows, each checked on its
-own. So a worker's memory depends on the partition and bucket sizes, not on the table's. Needs
-the ``scale`` extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports Dask.
+values). The duplicate check goes through hash-bucket files on a scratch folder
+(:mod:`utils.alerts.hash_buckets`), checked one bucket at a time. So a worker's memory depends on
+the partition and bucket sizes, not on the table's. Needs the ``scale`` extra (``pip install
+"actionlab[scale]"``); nothing else in ``utils`` imports Dask.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-import pandas as pd
-
+from utils.alerts import hash_buckets
 from utils.alerts.dataset import Partition
-from utils.alerts.summaries import PartSummary, T, first_duplicates, merge_summaries, summarise
+from utils.alerts.summaries import PartSummary, T, merge_summaries, summarise
 from utils.alerts.validate import EXAMPLES
 from utils.errors import InputError
 
 LOCAL_WORKERS = 2
-# rows of one duplicate-check bucket: 16 MB of hashes, about what one partition's rows take
-BUCKET_ROWS = 1_000_000
 CONNECT_TIMEOUT = "10s"
 FAN_IN = 8
 
@@ -73,32 +73,56 @@ def _tree(tasks: list[Any], merge: Callable[[Sequence[Any]], Any]) -> Any:
     return tasks[0]
 
 
-class DaskRunner:
-    """Runs the partition functions on the cluster of ``client``."""
+@contextmanager
+def scratch_folder(client: Any, scratch: str | None, scheduler: str | None) -> Iterator[str]:
+    """``scratch`` (a folder or fsspec URL every worker reaches), or a temporary folder of this
+    machine when every worker runs here (a LocalCluster); removed after the ``with`` block.
+    Without ``scratch``, workers on other machines are refused with the reason."""
+    if scratch is not None:
+        try:
+            hash_buckets.make_folder(scratch)
+        except (OSError, ValueError, ImportError) as exc:
+            raise InputError(f"--scratch {scratch}: cannot use it as a folder ({exc})") from None
+        yield scratch
+        return
+    here = socket.gethostname()
+    elsewhere = sorted({h for h in client.run(socket.gethostname).values() if h != here})
+    if elsewhere:
+        raise InputError(f"--scheduler {scheduler}: workers run on other machines "
+                         f"({', '.join(elsewhere)}); give --scratch, a folder or URL (s3://...) "
+                         "they all reach, for the duplicate check")
+    with tempfile.TemporaryDirectory(prefix="actionlab-scratch.") as folder:
+        yield folder
 
-    def __init__(self, client: Any) -> None:
+
+class DaskRunner:
+    """Runs the partition functions on the cluster of ``client``; the duplicate check's files
+    go under ``scratch``."""
+
+    def __init__(self, client: Any, scratch: str) -> None:
         self.client = client
+        self.scratch = scratch
 
     def pass_one(self, source: str | Path, parts: Sequence[Partition], store: str | None,
                  camera: str | None) -> tuple[PartSummary, tuple[int, list[int]]]:
         dask, _ = _import_dask()
-        dd = dask.dataframe
 
-        both = [dask.delayed(summarise, nout=2)(str(source), part, store, camera)
-                for part in parts]
-        meta = pd.DataFrame({"h": pd.Series(dtype="uint64"), "row": pd.Series(dtype="int64")})
-        hashes = dd.from_delayed([h for _, h in both], meta=meta, verify_meta=False)
-        # one bucket per BUCKET_ROWS rows, so a bucket's memory does not grow with the table;
-        # the peer-to-peer shuffle stages the hashes on the workers' disks, not in memory
-        buckets = -(-sum(p.rows for p in parts) // BUCKET_ROWS)
-        if buckets > 1:
-            hashes = hashes.shuffle("h", npartitions=buckets, shuffle_method="p2p")
-        else:
-            hashes = hashes.repartition(npartitions=1)
-        checks = [dask.delayed(first_duplicates)(b) for b in hashes.to_delayed()]
-        summary, found = self.client.compute(
-            [_tree([s for s, _ in both], merge_summaries), _tree(checks, _merge_duplicates)],
-            sync=True)
+        folder = f"{self.scratch.rstrip('/')}/hashes-{uuid.uuid4().hex}"
+        buckets = hash_buckets.bucket_count(sum(p.rows for p in parts))
+        try:
+            hash_buckets.make_folder(folder)
+            both = [dask.delayed(_summarise_to, nout=2)(
+                        str(source), part, store, camera, hash_buckets.part_url(folder, i),
+                        buckets) for i, part in enumerate(parts)]
+            written = _tree([n for _, n in both], sum)  # one key the buckets wait for
+            checks = [dask.delayed(hash_buckets.bucket_duplicates)(folder, len(parts), b,
+                                                                   buckets, written)
+                      for b in range(buckets)]
+            summary, found = self.client.compute(
+                [_tree([s for s, _ in both], merge_summaries), _tree(checks, _merge_duplicates)],
+                sync=True)
+        finally:
+            hash_buckets.remove(folder)
         return summary, found
 
     def map_merge(self, fn: Callable[..., T], merge: Callable[[Sequence[T]], T],
@@ -108,6 +132,13 @@ class DaskRunner:
         shared = [dask.delayed(a) if not isinstance(a, (str, type(None))) else a for a in args]
         tasks = [dask.delayed(fn)(str(source), part, *shared) for part in parts]
         return cast(T, self.client.compute(_tree(tasks, merge), sync=True))
+
+
+def _summarise_to(source: str, part: Partition, store: str | None, camera: str | None,
+                  url: str, buckets: int) -> tuple[PartSummary, int]:
+    """:func:`utils.alerts.summaries.summarise` with the row hashes written to ``url``."""
+    summary, hashes = summarise(source, part, store, camera)
+    return summary, hash_buckets.write_hashes(hashes, buckets, url)
 
 
 def _merge_duplicates(found: Sequence[tuple[int, list[int]]]) -> tuple[int, list[int]]:

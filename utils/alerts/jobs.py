@@ -15,17 +15,19 @@ if TYPE_CHECKING:
 
 
 def dask_curves(source: str | Path, scheduler: str | None, *, store: str | None = None,
-                camera: str | None = None) -> tuple[list[CameraCurve], ValidationReport]:
+                camera: str | None = None, scratch: str | None = None
+                ) -> tuple[list[CameraCurve], ValidationReport]:
     """Curves and validation report of a dataset computed on Dask."""
     from utils.alerts.engines import engine_runner
     from utils.alerts.summaries import dataset_curves
 
-    with engine_runner("dask", scheduler) as runner:
+    with engine_runner("dask", scheduler, scratch) as runner:
         return dataset_curves(source, runner, store=store, camera=camera)
 
 
 def validate_job(source: str | Path, *, table: str = "alerts", engine: str = "local",
-                 scheduler: str | None = None) -> ValidationReport:
+                 scheduler: str | None = None, scratch: str | None = None
+                 ) -> ValidationReport:
     """``alerts validate``: a dataset is validated partition by partition (on Dask with
     ``engine="dask"``), anything else as a whole."""
     from utils.alerts.dataset import is_dataset
@@ -33,16 +35,16 @@ def validate_job(source: str | Path, *, table: str = "alerts", engine: str = "lo
     from utils.alerts.summaries import dataset_report
     from utils.alerts.validate import load_alerts
 
-    dask = on_dask(source, engine, scheduler)
+    dask = on_dask(source, engine, scheduler, scratch)
     if not is_dataset(source):
         return load_alerts(source, table=table)[1]
-    with engine_runner("dask" if dask else "local", scheduler) as runner:
+    with engine_runner("dask" if dask else "local", scheduler, scratch) as runner:
         return dataset_report(source, runner)
 
 
 def curve_job(source: str | Path, out_dir: str | Path, *, store: str, camera: str,
-              table: str = "alerts", engine: str = "local", scheduler: str | None = None
-              ) -> tuple[CameraCurve, dict[str, Any], Path]:
+              table: str = "alerts", engine: str = "local", scheduler: str | None = None,
+              scratch: str | None = None) -> tuple[CameraCurve, dict[str, Any], Path]:
     """``alerts curve``: read only one camera's rows, write its image and summary JSON into
     ``out_dir``. Returns the curve, the validation report (as a dict) and the image path."""
     import matplotlib
@@ -53,8 +55,9 @@ def curve_job(source: str | Path, out_dir: str | Path, *, store: str, camera: st
     from utils.alerts.report import write_camera_files
     from utils.alerts.validate import load_alerts
 
-    if on_dask(source, engine, scheduler):
-        curves, report = dask_curves(source, scheduler, store=store, camera=camera)
+    if on_dask(source, engine, scheduler, scratch):
+        curves, report = dask_curves(source, scheduler, store=store, camera=camera,
+                                     scratch=scratch)
     else:
         clean, report = load_alerts(source, table=table, store=store, camera=camera)
         curves = [] if clean.empty else [camera_curve(clean["probability"], clean["is_theft"],
@@ -71,8 +74,8 @@ def curve_job(source: str | Path, out_dir: str | Path, *, store: str, camera: st
 def plan_job(target_fp_reduction: float, method: str, *, source: str | Path | None = None,
              table: str = "alerts", curves_dir: str | Path | None = None,
              max_threshold: float | None = None, min_recall: float | None = None,
-             progress: bool = False, engine: str = "local", scheduler: str | None = None
-             ) -> dict[str, Any]:
+             progress: bool = False, engine: str = "local", scheduler: str | None = None,
+             scratch: str | None = None) -> dict[str, Any]:
     """``alerts plan``: the plan (plain JSON values) from a source or a folder of summaries."""
     from utils.alerts.planning import plan_thresholds
     from utils.io import to_jsonable
@@ -81,8 +84,8 @@ def plan_job(target_fp_reduction: float, method: str, *, source: str | Path | No
         raise InputError(f"--target-fp-reduction must be in (0, 1], got {target_fp_reduction}")
     if curves_dir is not None:
         curves = read_curve_folder(curves_dir)
-    elif on_dask(str(source), engine, scheduler):
-        curves, _ = dask_curves(str(source), scheduler)
+    elif on_dask(str(source), engine, scheduler, scratch):
+        curves, _ = dask_curves(str(source), scheduler, scratch=scratch)
     else:
         from utils.alerts.curves import camera_curves
         from utils.alerts.validate import load_alerts

@@ -65,11 +65,12 @@ def monitor_text(table: pd.DataFrame, alarms: pd.DataFrame, rule: AlarmRule, *,
 
 def write_monitor(source: str | Path, out_dir: str | Path, *, reference_weeks: int,
                   table: str = "alerts", rule: AlarmRule | None = None, engine: str = "local",
-                  scheduler: str | None = None) -> dict[str, Any]:
+                  scheduler: str | None = None, scratch: str | None = None) -> dict[str, Any]:
     """Read ``source``, monitor every camera week by week against the first
     ``reference_weeks`` weeks, write ``out_dir`` (see the module docstring); returns the key
     numbers (also in ``monitor.json``). ``engine="dask"``: a dataset is read on Dask
-    (``scheduler``), with the same files as a result (:func:`utils.alerts.rows.analysis_rows`)."""
+    (``scheduler``, ``scratch``), with the same files as a result
+    (:func:`utils.alerts.rows.analysis_rows`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,9 +84,9 @@ def write_monitor(source: str | Path, out_dir: str | Path, *, reference_weeks: i
     rule = rule or AlarmRule()
     if reference_weeks < 1:  # before reading anything
         raise InputError(f"--reference-weeks must be >= 1, got {reference_weeks}")
-    check_engine(engine, scheduler)
+    check_engine(engine, scheduler, scratch)
     dated, report, undated = analysis_rows(source, table=table, engine=engine,
-                                           scheduler=scheduler, dated=True)
+                                           scheduler=scheduler, scratch=scratch, dated=True)
     drift = weekly_drift(dated, reference_weeks, rule=rule)
     alarms = first_alarms(drift)
     start = dated.loc[dated["probability"] >= 0, "week"].min()

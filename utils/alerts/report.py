@@ -89,10 +89,12 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
                  seed: int = 0, targets: Sequence[float] = TARGETS, n_boot: int = 1000,
                  n_perm: int = 1000, min_thefts: int | None = None,
                  recalls: Sequence[float] | None = None, progress: bool = True,
-                 engine: str = "local", scheduler: str | None = None) -> dict[str, Any]:
+                 engine: str = "local", scheduler: str | None = None,
+                 scratch: str | None = None) -> dict[str, Any]:
     """Load ``source`` (CSV, Parquet, Parquet dataset or SQL URL; ``table`` for SQL), answer
     Q1-Q3 into ``out_dir`` and return the key numbers as plain JSON values (also in
-    ``report.json``). ``engine="dask"``: a dataset is read and validated on Dask (``scheduler``),
+    ``report.json``). ``engine="dask"``: a dataset is read and validated on Dask (``scheduler``,
+    ``scratch``),
     with the same files as a result (:func:`utils.alerts.rows.analysis_rows`).
 
     Deterministic: the same ``seed`` gives identical files. ``min_thefts`` (default
@@ -110,18 +112,18 @@ def write_report(source: str | Path, out_dir: str | Path, *, table: str = "alert
             raise InputError(f"{name} must be >= 1, got {value}")
     from utils.alerts.engines import check_engine
 
-    check_engine(engine, scheduler)
+    check_engine(engine, scheduler, scratch)
     with staged_folder(out_dir, owned_marker="report.json") as out:
         return _write_report(source, out, table=table, seed=seed, targets=targets,
                              n_boot=n_boot, n_perm=n_perm, min_thefts=min_thefts,
                              recalls=recalls, progress=progress, engine=engine,
-                             scheduler=scheduler)
+                             scheduler=scheduler, scratch=scratch)
 
 
 def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
                   targets: Sequence[float], n_boot: int, n_perm: int, min_thefts: int | None,
                   recalls: Sequence[float] | None, progress: bool, engine: str,
-                  scheduler: str | None) -> dict[str, Any]:
+                  scheduler: str | None, scratch: str | None) -> dict[str, Any]:
     from utils.alerts.conclusion import conclusion
     from utils.alerts.curves import camera_curves
     from utils.alerts.planning import exact_frontier, plan_thresholds
@@ -142,7 +144,8 @@ def _write_report(source: str | Path, out: Path, *, table: str, seed: int,
         recall_column,
     )
     recalls = tuple(recalls or RECALL_TARGETS)
-    clean, validation, _ = analysis_rows(source, table=table, engine=engine, scheduler=scheduler)
+    clean, validation, _ = analysis_rows(source, table=table, engine=engine, scheduler=scheduler,
+                                         scratch=scratch)
     if clean.empty:
         raise InputError(f"{validation.source}: no usable alert row after validation")
     _write_text(validation.to_text(), out / "validation.txt")

@@ -55,19 +55,19 @@ def merge_kept_rows(parts: Sequence[tuple[pd.DataFrame, int]]) -> tuple[pd.DataF
 
 
 def analysis_rows(source: str | Path, *, table: str = "alerts", engine: str = "local",
-                  scheduler: str | None = None, dated: bool = False
-                  ) -> tuple[pd.DataFrame, ValidationReport, int]:
+                  scheduler: str | None = None, scratch: str | None = None,
+                  dated: bool = False) -> tuple[pd.DataFrame, ValidationReport, int]:
     """The kept rows ``report`` and ``monitor`` analyse (the whole clean frame on the local
     engine, :func:`kept_rows` gathered on Dask), the validation report and, with ``dated``, the
     number of rows left out for want of a start time."""
     from utils.alerts.validate import load_alerts
     from utils.alerts.weeks import with_dates
 
-    if on_dask(source, engine, scheduler):
+    if on_dask(source, engine, scheduler, scratch):
         from utils.alerts.dataset import partitions
         from utils.alerts.summaries import dataset_report
 
-        with engine_runner("dask", scheduler) as runner:
+        with engine_runner("dask", scheduler, scratch) as runner:
             report = dataset_report(source, runner)
             rows, undated = runner.map_merge(kept_rows, merge_kept_rows, source,
                                              partitions(source), dated)

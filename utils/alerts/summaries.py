@@ -47,8 +47,34 @@ class PartSummary:
     and thefts, and its theft probabilities (alerts only) with their counts."""
 
     report: ValidationReport
-    cameras: pd.DataFrame  # index (store, camera); columns rows, thefts
-    theft_values: pd.DataFrame  # store, camera, probability, n
+    cameras: pd.DataFrame  # index (store, camera), sorted; columns rows, thefts
+    theft_values: TheftValues
+
+
+@dataclass
+class TheftValues:
+    """Distinct theft probabilities with their counts, ordered by camera then value: ``code``
+    is the camera's position in its summary's ``cameras`` (20 bytes a value, no camera text:
+    the merged summary holds every camera's values)."""
+
+    code: np.ndarray  # int32
+    probability: np.ndarray  # float64
+    n: np.ndarray  # int64
+
+    @classmethod
+    def merged(cls, parts: Sequence[TheftValues], remaps: Sequence[np.ndarray]) -> TheftValues:
+        """Several summaries' values with their codes mapped by ``remaps`` (old position ->
+        merged position), equal (camera, value) pairs counted together."""
+        code = np.concatenate([r[v.code] for v, r in zip(parts, remaps, strict=True)])
+        code = code.astype(np.int32)
+        p = np.concatenate([v.probability for v in parts])
+        n = np.concatenate([v.n for v in parts])
+        order = np.lexsort((p, code))
+        code, p, n = code[order], p[order], n[order]
+        starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (p[1:] != p[:-1])]) \
+            if len(code) else np.zeros(0, np.int64)
+        return cls(code[starts], p[starts],
+                   np.add.reduceat(n, starts) if len(starts) else n[:0])
 
 
 @dataclass
@@ -90,7 +116,11 @@ def summarise(source: str | Path, part: Partition, store: str | None = None,
     cameras = clean.groupby(KEY, sort=True).agg(rows=("is_theft", "size"),
                                                 thefts=("is_theft", "sum"))
     thefts = clean[clean["is_theft"] & (clean["probability"] >= 0)]
-    values = thefts.groupby([*KEY, "probability"], sort=True).size().rename("n").reset_index()
+    counts = thefts.groupby([*KEY, "probability"], sort=True).size()
+    code = cameras.index.get_indexer(counts.index.droplevel("probability"))
+    values = TheftValues(code.astype(np.int32),
+                         counts.index.get_level_values("probability").to_numpy(np.float64),
+                         counts.to_numpy(np.int64))
     return PartSummary(report, cameras, values), row_hashes(raw)
 
 
@@ -112,13 +142,13 @@ def merge_summaries(parts: Sequence[PartSummary]) -> PartSummary:
         source=first.source, rows=sum(p.report.rows for p in parts),
         kept=sum(p.report.kept for p in parts), cameras=0, thefts=0, normals=0, issues=issues,
         labels=dict(labels), theft_label_variants={}, cameras_without_theft=[])
-    cameras = [p.cameras for p in parts if len(p.cameras)]
-    values = [p.theft_values for p in parts if len(p.theft_values)]
-    return PartSummary(
-        report,
-        pd.concat(cameras).groupby(level=[0, 1], sort=True).sum() if cameras else parts[0].cameras,
-        pd.concat(values).groupby([*KEY, "probability"], sort=True)["n"].sum().reset_index()
-        if values else parts[0].theft_values)
+    frames = [p.cameras for p in parts if len(p.cameras)]
+    cameras = (pd.concat(frames).groupby(level=[0, 1], sort=True).sum() if frames
+               else parts[0].cameras)
+    remaps = [cameras.index.get_indexer(p.cameras.index) if len(p.cameras)
+              else np.zeros(0, np.int64) for p in parts]
+    return PartSummary(report, cameras,
+                       TheftValues.merged([p.theft_values for p in parts], remaps))
 
 
 def merge_reports(summary: PartSummary, duplicates: tuple[int, list[int]],
@@ -145,12 +175,10 @@ def theft_index(summary: PartSummary) -> TheftIndex:
     """Pass 1's merged summary (:func:`merge_summaries`) as one :class:`TheftIndex`."""
     cameras, values = summary.cameras, summary.theft_values
     keys = [(str(s), str(c)) for s, c in cameras.index]
-    codes = pd.MultiIndex.from_tuples(keys, names=KEY).get_indexer(
-        pd.MultiIndex.from_frame(values[KEY])) if len(values) else np.zeros(0, np.int64)
     offsets = np.zeros(len(keys) + 1, np.int64)
-    np.cumsum(np.bincount(np.asarray(codes, np.int64), minlength=len(keys)), out=offsets[1:])
+    np.cumsum(np.bincount(values.code, minlength=len(keys)), out=offsets[1:])
     return TheftIndex(keys, cameras["rows"].to_numpy(np.int64), offsets,
-                      values["probability"].to_numpy(np.float64), values["n"].to_numpy(np.int64))
+                      values.probability, values.n)
 
 
 def normal_bins(source: str | Path, part: Partition, index: TheftIndex,
@@ -214,8 +242,11 @@ def rebuild_curves(index: TheftIndex, bins: np.ndarray, top: np.ndarray) -> list
 def merge_bins(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Pass 2's results of several partitions as one: bins add up, highest normals take the
     maximum."""
-    return (np.asarray(np.sum([b for b, _ in parts], axis=0, dtype=np.int64)),
-            np.max([t for _, t in parts], axis=0))
+    bins, top = parts[0][0].copy(), parts[0][1].copy()
+    for more, high in parts[1:]:  # in place: no stack of FAN_IN copies
+        bins += more
+        np.maximum(top, high, out=top)
+    return bins, top
 
 
 class Runner(Protocol):
