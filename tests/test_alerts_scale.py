@@ -295,12 +295,13 @@ def test_importing_the_package_does_not_import_dask(datasets: dict[str, str]) ->
 
 @pytest.mark.parametrize("seed", range(4))
 def test_rebuilt_curves_equal_the_rows_curves_with_ties(seed: int, tmp_path: Path) -> None:
-    """Random rows over few distinct probabilities (thefts and normals tied, values exactly 0,
-    negatives, > 1), split at random into files: the two-pass summaries rebuild every camera's
-    curve exactly."""
+    """Random rows over few distinct probabilities (thefts and normals tied, values exactly 0 or
+    one float apart, negatives, > 1), split at random into files: the two-pass summaries
+    rebuild every camera's curve exactly."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 60))
-    values = np.array([-0.1, 0.0, 0.1, 0.25, 0.5, 0.9, 1.0, 1.2])
+    # 0.5 and the next float above it, and a value next to 0: placed by exact ranks, no rounding
+    values = np.array([-0.1, 0.0, 1e-300, 0.1, 0.25, 0.5, np.nextafter(0.5, 1), 0.9, 1.0, 1.2])
     rows = [(f"s{rng.integers(2)}", VIDEO.format(m=1, s=i % 60, c=rng.integers(3)),
              "Theft" if rng.random() < 0.3 else "Other", float(rng.choice(values)))
             for i in range(n)]

@@ -80,13 +80,18 @@ class TheftValues:
 @dataclass
 class TheftIndex:
     """Merged pass 1: cameras in (store, camera) order; camera i's distinct theft values are
-    ``values[offsets[i]:offsets[i + 1]]`` (increasing) with ``counts``; its kept rows ``rows``."""
+    ``values[offsets[i]:offsets[i + 1]]`` (increasing) with ``counts``; its kept rows ``rows``.
+    ``distinct``: every theft value once, sorted; ``sort_keys``: per theft value, camera i and
+    the value's rank r in ``distinct`` as one increasing integer ``i * (len(distinct) + 1) + r``,
+    so pass 2 places a normal among its camera's theft values by binary search."""
 
     keys: list[tuple[str, str]]
     rows: np.ndarray
     offsets: np.ndarray
     values: np.ndarray
     counts: np.ndarray
+    distinct: np.ndarray
+    sort_keys: np.ndarray
 
     def codes(self, clean: pd.DataFrame) -> np.ndarray:
         index = pd.MultiIndex.from_tuples(self.keys, names=KEY)
@@ -177,46 +182,49 @@ def theft_index(summary: PartSummary) -> TheftIndex:
     keys = [(str(s), str(c)) for s, c in cameras.index]
     offsets = np.zeros(len(keys) + 1, np.int64)
     np.cumsum(np.bincount(values.code, minlength=len(keys)), out=offsets[1:])
+    distinct = np.unique(values.probability)
+    sort_keys = (values.code.astype(np.int64) * (len(distinct) + 1)
+                 + np.searchsorted(distinct, values.probability))
     return TheftIndex(keys, cameras["rows"].to_numpy(np.int64), offsets,
-                      values.probability, values.n)
+                      values.probability, values.n, distinct, sort_keys)
 
 
 def normal_bins(source: str | Path, part: Partition, index: TheftIndex,
                 store: str | None = None, camera: str | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pass 2 on one partition: per camera, its normal alerts counted in the bins its theft
-    values make (bin j of camera i, at ``offsets[i] + i + j``, holds the normals with
-    j theft values <= p), and its highest normal probability (-inf when none)."""
+    values make (bin j of camera i, at slot ``offsets[i] + i + j``, holds the normals with
+    j theft values <= p) as (occupied slots, increasing; their counts), and its highest normal
+    probability (-inf when none). Each normal is placed by binary search, so the work and the
+    result grow with the partition's rows, not with the table's theft values."""
     from utils.alerts.sources import display_source
 
     clean, _ = prepare(read_partition(source, part, store=store, camera=camera),
                        source=display_source(source))
     normals = clean[~clean["is_theft"] & (clean["probability"] >= 0)]
-    n_cam = len(index.keys)
     code = index.codes(normals)
     p = normals["probability"].to_numpy(np.float64)
-    top = np.full(n_cam, -np.inf)
+    top = np.full(len(index.keys), -np.inf)
     np.maximum.at(top, code, p)
-    # Thefts (kind 0) sort before normals (kind 1) of the same value: bin = thefts <= p.
-    theft_code = np.repeat(np.arange(n_cam), np.diff(index.offsets))
-    all_code = np.concatenate([theft_code, code])
-    all_p = np.concatenate([index.values, p])
-    kind = np.concatenate([np.zeros(len(theft_code), np.int8), np.ones(len(code), np.int8)])
-    order = np.lexsort((kind, all_p, all_code))
-    thefts_before = np.cumsum(kind[order] == 0) - index.offsets[all_code[order]]
-    is_normal = kind[order] == 1
-    slot = index.offsets[all_code[order]] + all_code[order] + thefts_before
-    bins = np.bincount(slot[is_normal], minlength=len(index.values) + n_cam)
-    return bins.astype(np.int64), top
+    # the normal's key sorts after exactly its camera's theft values <= p (see TheftIndex)
+    key = code * (len(index.distinct) + 1) + np.searchsorted(index.distinct, p, side="right")
+    below = np.searchsorted(index.sort_keys, key, side="left")  # earlier cameras' + its own
+    slots, counts = np.unique(below + code, return_counts=True)
+    return slots, counts.astype(np.int64), top
 
 
-def rebuild_curves(index: TheftIndex, bins: np.ndarray, top: np.ndarray) -> list[CameraCurve]:
-    """The cameras' curves from the merged counts: thefts at their values; the normals of bin j
-    at the j-th theft value (bin 0 at 0.0), except one normal of the last bin at the camera's
-    highest normal probability, so muting gets the same threshold as from the rows."""
+def rebuild_curves(index: TheftIndex, counts: tuple[np.ndarray, np.ndarray, np.ndarray]
+                   ) -> list[CameraCurve]:
+    """The cameras' curves from the merged counts (:func:`merge_bins`): thefts at their values;
+    the normals of bin j at the j-th theft value (bin 0 at 0.0), except one normal of the last
+    bin at the camera's highest normal probability, so muting gets the same threshold as from
+    the rows."""
     from utils.alerts.curves import weighted_curves
 
+    slots, normals, top = counts
     n_cam = len(index.keys)
+    bins = np.zeros(len(index.values) + n_cam, np.int64)
+    bins[slots] = normals
     per_cam = np.diff(index.offsets)
     theft_code = np.repeat(np.arange(n_cam), per_cam)
     bin_code = np.repeat(np.arange(n_cam), per_cam + 1)
@@ -239,14 +247,17 @@ def rebuild_curves(index: TheftIndex, bins: np.ndarray, top: np.ndarray) -> list
     return weighted_curves(codes[keep], p[keep], theft[keep], w[keep], index.keys, index.rows)
 
 
-def merge_bins(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Pass 2's results of several partitions as one: bins add up, highest normals take the
-    maximum."""
-    bins, top = parts[0][0].copy(), parts[0][1].copy()
-    for more, high in parts[1:]:  # in place: no stack of FAN_IN copies
-        bins += more
+def merge_bins(parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pass 2's results of several partitions as one: counts of the same slot add up, highest
+    normals take the maximum."""
+    slots, inverse = np.unique(np.concatenate([s for s, _, _ in parts]), return_inverse=True)
+    counts = np.zeros(len(slots), np.int64)
+    np.add.at(counts, inverse, np.concatenate([c for _, c, _ in parts]))
+    top = parts[0][2].copy()
+    for _, _, high in parts[1:]:  # in place: no stack of FAN_IN copies
         np.maximum(top, high, out=top)
-    return bins, top
+    return slots, counts, top
 
 
 class Runner(Protocol):
@@ -321,5 +332,5 @@ def dataset_curves(source: str | Path, runner: Runner | None = None, *,
     runner = runner or LocalRunner()
     parts, summary, report = _pass_one(source, runner, store, camera)
     index = theft_index(summary)
-    bins, top = runner.map_merge(normal_bins, merge_bins, source, parts, index, store, camera)
-    return rebuild_curves(index, bins, top), report
+    counts = runner.map_merge(normal_bins, merge_bins, source, parts, index, store, camera)
+    return rebuild_curves(index, counts), report
