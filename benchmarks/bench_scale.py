@@ -200,7 +200,8 @@ def _cost_model(samples: list[dict[str, float]], runs: list[dict[str, Any]]) -> 
         "assumptions": [
             "one worker = one core as fast as this machine's (measured under its current load)",
             "partition work is linear in its rows and perfectly parallel (no stragglers, "
-            "storage and network not the bottleneck)",
+            "storage and network not the bottleneck); pass 2 places each normal by binary "
+            "search, so the table's theft values add only a logarithmic factor",
             f"partitions of about {part_rows:.0f} rows, as in the benchmark datasets",
             "driver time = the exact plan over the summaries, growing linearly in rows from "
             "the largest measured run (its frontier grows with the thefts); merging the "
