@@ -41,10 +41,12 @@ def executed_notebook(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Pat
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_scheduler() -> Iterator[str]:
-    """Address of one small Dask cluster for the whole session (starting one costs seconds):
-    workers are threads of this process, reached over TCP like a real ``--scheduler``."""
+    """Address of one small Dask cluster per test module (starting one costs seconds): workers
+    are threads of this process, reached over TCP like a real ``--scheduler``. Not kept for the
+    session: its connections take ephemeral ports, and a notebook kernel started later in the
+    session once found the port it had picked taken ("Address already in use")."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   protocol="tcp", dashboard_address=None) as cluster:
