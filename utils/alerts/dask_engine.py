@@ -5,8 +5,10 @@ Each task reads its own partition (where the workers are); the partitions' resul
 partition's summary, only the merged one (its size: the cameras and their distinct theft
 values). The duplicate check goes through hash-bucket files on a scratch folder
 (:mod:`utils.alerts.hash_buckets`), checked one bucket at a time. So a worker's memory depends on
-the partition and bucket sizes, not on the table's. Needs the ``scale`` extra (``pip install
-"actionlab[scale]"``); nothing else in ``utils`` imports Dask.
+the partition and bucket sizes, not on the table's rows; what grows with the data is the answer:
+the workers merging last, and the driver, hold every camera's theft values (the curves' size).
+Needs the ``scale`` extra (``pip install "actionlab[scale]"``); nothing else in ``utils`` imports
+Dask.
 """
 
 from __future__ import annotations
