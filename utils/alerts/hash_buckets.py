@@ -23,6 +23,7 @@ from utils.alerts.summaries import first_duplicates
 # rows of one bucket: 16 MB of hashes, about what one partition's rows take
 BUCKET_ROWS = 1_000_000
 RECORD = np.dtype([("h", "<u8"), ("row", "<i8")])
+OFFSET = np.dtype("<i8")  # the header: buckets + 1 record offsets
 
 
 def bucket_count(rows: int) -> int:
@@ -57,7 +58,7 @@ def write_hashes(hashes: pd.DataFrame, buckets: int, url: str) -> int:
     records = np.empty(len(h), RECORD)
     records["h"] = h[order]
     records["row"] = hashes["row"].to_numpy(np.int64)[order]
-    header = np.zeros(buckets + 1, "<i8")
+    header = np.zeros(buckets + 1, OFFSET)
     np.cumsum(np.bincount(bucket, minlength=buckets), out=header[1:])
     fs, path = file_system(url)
     fs.pipe_file(path + ".partial", header.tobytes() + records.tobytes())
@@ -67,11 +68,12 @@ def write_hashes(hashes: pd.DataFrame, buckets: int, url: str) -> int:
 
 def read_bucket(urls: Sequence[str], bucket: int, buckets: int) -> pd.DataFrame:
     """Bucket ``bucket``'s (hash, row) pairs from every file written by :func:`write_hashes`."""
-    header = (buckets + 1) * RECORD["h"].itemsize
+    header = (buckets + 1) * OFFSET.itemsize
     pieces = []
     for url in urls:
         fs, path = file_system(url)
-        lo, hi = np.frombuffer(fs.cat_file(path, start=8 * bucket, end=8 * bucket + 16), "<i8")
+        lo, hi = np.frombuffer(fs.cat_file(path, start=bucket * OFFSET.itemsize,
+                                           end=(bucket + 2) * OFFSET.itemsize), OFFSET)
         if hi > lo:
             pieces.append(np.frombuffer(fs.cat_file(path, start=header + int(lo) * RECORD.itemsize,
                                                     end=header + int(hi) * RECORD.itemsize),
